@@ -1,0 +1,67 @@
+import { mkdirSync } from "node:fs";
+import type { Logger } from "pino";
+import { TokenService } from "./auth/tokens.js";
+import { adminService } from "./api/zitadel/admin-service.js";
+import { guard } from "./api/interceptors.js";
+import { ApiServer, createRequestHandler, serviceRegistration } from "./api/server.js";
+import type { Config } from "./config.js";
+import { WebhookGuard } from "./delivery/webhook-guard.js";
+import { newId } from "./domain/ids.js";
+import { AdminService } from "./gen/zitadel/admin_pb.js";
+import { loadKeyring, type Keyring } from "./secrets/keyring.js";
+import { ProviderService } from "./service/provider-service.js";
+import { openStore } from "./store/open-store.js";
+import type { Instance, Store } from "./store/store.js";
+
+/** The parts every command needs: configuration, store, keyring, default instance. */
+export interface Core {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  keyring: Keyring;
+  instance: Instance;
+  tokens: TokenService;
+}
+
+export async function openCore(config: Config, logger: Logger): Promise<Core> {
+  if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true });
+  const keyring = loadKeyring(config, (message) => logger.warn(message));
+  const store = await openStore(config);
+  const instance = await store.ensureDefaultInstance(newId(), "default");
+  return { config, logger, store, keyring, instance, tokens: new TokenService(store) };
+}
+
+export interface RunningApp {
+  url: string;
+  /** The generated admin token, only on the first start without MAILROOM_BOOTSTRAP_TOKEN. */
+  bootstrapToken?: string;
+  close(): Promise<void>;
+}
+
+/** Starts the API on the configured port. */
+export async function startApp(core: Core): Promise<RunningApp> {
+  const { config, logger, store, keyring, instance, tokens } = core;
+  let bootstrapToken: string | undefined;
+  if (config.bootstrapToken) {
+    await tokens.ensure(instance.id, config.bootstrapToken, "MAILROOM_BOOTSTRAP_TOKEN");
+  } else if ((await store.listTokens(instance.id)).length === 0) {
+    bootstrapToken = (await tokens.create(instance.id, "IAM_OWNER", "generated on first start")).token;
+  }
+
+  const providers = new ProviderService(store, keyring, new WebhookGuard(config.webhookDenyList));
+  const handler = createRequestHandler({
+    services: [serviceRegistration(AdminService, adminService(providers))],
+    interceptors: [guard(tokens, (err) => logger.error({ err }, "request failed"))],
+    logger,
+  });
+  const server = new ApiServer(handler);
+  const address = await server.listen(config.listen.host, config.listen.port);
+  const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+  return {
+    url: `http://${host}:${address.port}`,
+    bootstrapToken,
+    async close() {
+      await server.close();
+    },
+  };
+}

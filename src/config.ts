@@ -1,0 +1,83 @@
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+
+/** The operator contract: every setting mailroom reads from its environment, read once here. */
+export interface Config {
+  listen: { host: string; port: number };
+  dataDir: string;
+  masterKey?: string;
+  masterKeyFile?: string;
+  bootstrapToken?: string;
+  databaseUrl?: string;
+  logLevel: string;
+  /** The name mailroom announces in EHLO; the machine's host name unless set. */
+  ehloName: string;
+  /** CIDR ranges webhook endpoints may not resolve into (empty: no deny-list). */
+  webhookDenyList: string[];
+}
+
+export const DEFAULT_WEBHOOK_DENY_LIST = [
+  "0.0.0.0/8",
+  "10.0.0.0/8",
+  "100.64.0.0/10",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "198.18.0.0/15",
+  "::/128",
+  "::1/128",
+  "fc00::/7",
+  "fe80::/10",
+];
+
+/** Documented for `mailroom serve --help` and the README. */
+export const environmentHelp = `Environment:
+  MAILROOM_LISTEN              host:port to serve on (default 127.0.0.1:8080)
+  MAILROOM_DATA_DIR            directory for the SQLite database and a generated key (default ./data)
+  MAILROOM_MASTER_KEY          base64 of 32 bytes; encrypts secrets at rest
+  MAILROOM_MASTER_KEY_FILE     file holding the master key (first line), previous keys after it
+                               (neither set: a key is generated into the data dir on first start)
+  MAILROOM_BOOTSTRAP_TOKEN     this string is an IAM_OWNER token of the default instance
+                               (unset: a random one is printed on the first start)
+  MAILROOM_DATABASE_URL        postgres://... to use PostgreSQL instead of the embedded SQLite
+  MAILROOM_LOG_LEVEL           trace, debug, info, warn, error (default info)
+  MAILROOM_EHLO_NAME           name announced in EHLO/HELO (default: this machine's host name)
+  MAILROOM_WEBHOOK_DENY_LIST   comma-separated CIDRs webhook endpoints may not reach
+                               (default: private, loopback and link-local ranges; "none" for none)`;
+
+export class ConfigError extends Error {}
+
+export function parseListen(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    throw new ConfigError(`MAILROOM_LISTEN must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080 (got "${value}")`);
+  }
+  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const masterKey = env.MAILROOM_MASTER_KEY || undefined;
+  const masterKeyFile = env.MAILROOM_MASTER_KEY_FILE || undefined;
+  if (masterKey && masterKeyFile) {
+    throw new ConfigError("set either MAILROOM_MASTER_KEY or MAILROOM_MASTER_KEY_FILE, not both");
+  }
+  const denyList = env.MAILROOM_WEBHOOK_DENY_LIST;
+  return {
+    listen: parseListen(env.MAILROOM_LISTEN || "127.0.0.1:8080"),
+    dataDir: resolve(env.MAILROOM_DATA_DIR || "./data"),
+    masterKey,
+    masterKeyFile: masterKeyFile && resolve(masterKeyFile),
+    bootstrapToken: env.MAILROOM_BOOTSTRAP_TOKEN || undefined,
+    databaseUrl: env.MAILROOM_DATABASE_URL || undefined,
+    logLevel: env.MAILROOM_LOG_LEVEL || "info",
+    ehloName: env.MAILROOM_EHLO_NAME || hostname(),
+    webhookDenyList:
+      denyList === undefined
+        ? DEFAULT_WEBHOOK_DENY_LIST
+        : denyList.trim() === "none"
+          ? []
+          : denyList.split(",").map((s) => s.trim()).filter(Boolean),
+  };
+}
