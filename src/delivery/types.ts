@@ -1,0 +1,41 @@
+import type { Provider } from "../domain/provider.js";
+
+/** A message as the worker hands it to a channel. */
+export interface OutgoingMessage {
+  /** mailroom's id of the message. */
+  id: string;
+  /** The RFC 5322 Message-ID header value, e.g. "<104484930230157678@mailroom>"; the same on every attempt. */
+  headerMessageId: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  subject: string;
+  text?: string;
+  html?: string;
+  /** Overrides the provider's reply-to address when set. */
+  replyTo?: string;
+  /** When the message was accepted; used for the Date header. */
+  acceptedAt: Date;
+}
+
+/** What one delivery attempt through one provider came to. */
+export interface AttemptOutcome {
+  ok: boolean;
+  /** A failure no retry can fix (SMTP 5xx, a rejected configuration); the message is dead at once. */
+  permanent: boolean;
+  /** SMTP reply code of the deciding reply, when there was one. */
+  smtpCode?: number;
+  /** HTTP status for webhook providers. */
+  httpStatus?: number;
+  /** The server's reply text or a description of the failure; never a secret. */
+  detail: string;
+  durationMs: number;
+}
+
+/** Sends messages through a provider; one per provider kind. */
+export interface Channel {
+  send(provider: Provider, message: OutgoingMessage): Promise<AttemptOutcome>;
+  /** Drops pooled connections of providers whose configuration changed (or all with no argument). */
+  retire(instanceId?: string, providerIds?: string[]): void;
+  close(): Promise<void>;
+}
