@@ -64,6 +64,10 @@ export class ApiServer {
 
   constructor(handler: (req: NodeRequest, res: NodeResponse) => void) {
     this.http1 = createHttp1Server(handler as never);
+    // Sockets reach the HTTP/1 server from our own listener, so it never emits "listening" itself;
+    // that event starts its connection tracking, without which closeIdleConnections() is a no-op
+    // (shutdown then waits for clients' keep-alive) and headers/request timeouts are not enforced.
+    this.http1.emit("listening");
     this.http2 = createHttp2Server(handler as never);
     this.http2.on("session", (session: Http2Session) => {
       this.sessions.add(session);
