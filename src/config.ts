@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 
@@ -14,6 +15,19 @@ export interface Config {
   ehloName: string;
   /** CIDR ranges webhook endpoints may not resolve into (empty: no deny-list). */
   webhookDenyList: string[];
+  delivery: DeliveryConfig;
+}
+
+export interface DeliveryConfig {
+  /** Identifies this process's claims in the outbox. */
+  nodeId: string;
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+  maxAttempts: number;
+  maxAgeMs: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
 }
 
 export const DEFAULT_WEBHOOK_DENY_LIST = [
@@ -44,7 +58,13 @@ export const environmentHelp = `Environment:
   MAILROOM_LOG_LEVEL           trace, debug, info, warn, error (default info)
   MAILROOM_EHLO_NAME           name announced in EHLO/HELO (default: this machine's host name)
   MAILROOM_WEBHOOK_DENY_LIST   comma-separated CIDRs webhook endpoints may not reach
-                               (default: private, loopback and link-local ranges; "none" for none)`;
+                               (default: private, loopback and link-local ranges; "none" for none)
+  MAILROOM_DELIVERY_CONCURRENCY   messages in flight at once per process (default 16)
+  MAILROOM_RETRY_MAX_ATTEMPTS     attempts before a temporarily failing message is dead (default 12)
+  MAILROOM_RETRY_MAX_AGE_SECONDS  age after which a temporarily failing message is dead (default 86400)
+  MAILROOM_RETRY_BASE_DELAY_MS    first retry delay; doubles per attempt, with jitter (default 5000)
+  MAILROOM_RETRY_MAX_DELAY_MS     longest delay between attempts (default 900000)
+  MAILROOM_DELIVERY_LEASE_MS      how long a claim survives its node without renewal (default 15000)`;
 
 export class ConfigError extends Error {}
 
@@ -55,6 +75,14 @@ export function parseListen(value: string): { host: string; port: number } {
     throw new ConfigError(`MAILROOM_LISTEN must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080 (got "${value}")`);
   }
   return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${name} must be a positive integer (got "${raw}")`);
+  return value;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -79,5 +107,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : denyList.trim() === "none"
           ? []
           : denyList.split(",").map((s) => s.trim()).filter(Boolean),
+    delivery: {
+      nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
+      concurrency: positiveInt(env, "MAILROOM_DELIVERY_CONCURRENCY", 16),
+      leaseMs: positiveInt(env, "MAILROOM_DELIVERY_LEASE_MS", 15_000),
+      pollMs: 1000,
+      maxAttempts: positiveInt(env, "MAILROOM_RETRY_MAX_ATTEMPTS", 12),
+      maxAgeMs: positiveInt(env, "MAILROOM_RETRY_MAX_AGE_SECONDS", 86_400) * 1000,
+      baseDelayMs: positiveInt(env, "MAILROOM_RETRY_BASE_DELAY_MS", 5000),
+      maxDelayMs: positiveInt(env, "MAILROOM_RETRY_MAX_DELAY_MS", 900_000),
+    },
   };
 }

@@ -1,5 +1,5 @@
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
-import { fromJson, getOption, hasOption, toJson, type DescMethodUnary, type DescService, type JsonValue } from "@bufbuild/protobuf";
+import { ScalarType, fromJson, getOption, hasOption, toJson, type DescMethodUnary, type DescService, type JsonValue } from "@bufbuild/protobuf";
 import { reflect } from "@bufbuild/protobuf/reflect";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { http } from "../gen/google/api/annotations_pb.js";
@@ -49,6 +49,19 @@ export function routesOf(services: DescService[]): Route[] {
   }
   // Literal segments beat parameters: "/email/smtp" must not be read as "/email/{id}".
   return routes.sort((a, b) => a.params.length - b.params.length);
+}
+
+/** Query parameters of a GET/DELETE route, bound to the request's top-level fields by name. */
+function queryToJson(method: DescMethodUnary, params: URLSearchParams): JsonValue {
+  const json: Record<string, JsonValue> = {};
+  for (const key of new Set(params.keys())) {
+    const field = method.input.fields.find((f) => f.name === key || f.jsonName === key);
+    if (!field) continue;
+    const values = params.getAll(key);
+    const scalar = (v: string): JsonValue => (field.fieldKind === "scalar" && field.scalar === ScalarType.BOOL ? v === "true" : v);
+    json[field.jsonName] = field.fieldKind === "list" ? values.map(scalar) : scalar(values[values.length - 1]!);
+  }
+  return json;
 }
 
 export class HttpError extends Error {
@@ -133,7 +146,7 @@ export class RestGateway {
   private async invoke(route: Route, match: RegExpExecArray, req: NodeRequest, res: NodeResponse): Promise<void> {
     const { method } = route;
     const raw = await readBody(req);
-    const json = route.body === "*" ? parseJsonBody(raw) : {};
+    const json = route.body === "*" ? parseJsonBody(raw) : queryToJson(method, new URL(req.url ?? "/", "http://localhost").searchParams);
     if (json === null || typeof json !== "object" || Array.isArray(json)) {
       throw new HttpError(400, Code.InvalidArgument, `request body must be a JSON object of ${method.input.typeName}`);
     }

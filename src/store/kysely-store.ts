@@ -1,6 +1,8 @@
 import { Kysely, Migrator, type Migration, type Transaction } from "kysely";
 import { applyProviderEvent, type Provider, type ProviderEvent } from "../domain/provider.js";
 import * as m0001 from "./migrations/0001_providers.js";
+import * as m0002 from "./migrations/0002_outbox.js";
+import { KyselyOutbox, type Outbox } from "./outbox.js";
 import type { Database, EmailProvidersTable, TokensTable } from "./schema.js";
 import type {
   Actor,
@@ -16,6 +18,7 @@ import type {
 
 export const migrations: Record<string, Migration> = {
   "0001_providers": m0001,
+  "0002_outbox": m0002,
 };
 
 export async function migrate(db: Kysely<Database>): Promise<void> {
@@ -136,6 +139,7 @@ function resealJson(value: unknown, reseal: (sealed: string) => string): { value
 /** The store on Kysely; the dialect-specific parts (connections, locking) are passed in. */
 export class KyselyStore extends Reader implements Store {
   private listeners = new Set<ProviderChangeListener>();
+  readonly outbox: Outbox;
 
   constructor(
     protected override readonly db: Kysely<Database>,
@@ -143,6 +147,7 @@ export class KyselyStore extends Reader implements Store {
     private readonly onClose: () => Promise<void> = async () => {},
   ) {
     super(db);
+    this.outbox = new KyselyOutbox(db, dialect);
   }
 
   async commitProviderEvents(

@@ -47,7 +47,7 @@ export interface TokensTable {
   revoked_at: number | string | null;
 }
 
-export interface Database {
+export interface Database extends OutboxDatabase {
   instances: InstancesTable;
   events: EventsTable;
   email_providers: EmailProvidersTable;
@@ -55,3 +55,45 @@ export interface Database {
 }
 
 export type Row<T> = { [K in keyof T]: T[K] extends Generated<infer U> ? U : T[K] };
+
+export interface MessagesTable {
+  id: string;
+  instance_id: string;
+  state: string;
+  /** JSON {to, cc, bcc}. */
+  recipients: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  reply_to: string;
+  header_message_id: string;
+  idempotency_key: string | null;
+  created_at: number | string;
+  updated_at: number | string;
+  /** Where the retry age limit counts from: acceptance, or the last requeue. */
+  age_base_at: number | string;
+  next_attempt_at: number | string | null;
+  sent_at: number | string | null;
+  attempt_count: number;
+  last_error: string;
+  lease_owner: string | null;
+  lease_until: number | string | null;
+}
+
+export interface MessageAttemptsTable {
+  message_id: string;
+  n: number;
+  time: number | string;
+  provider_id: string;
+  ok: number;
+  permanent: number;
+  smtp_code: number | null;
+  http_status: number | null;
+  detail: string;
+  duration_ms: number;
+}
+
+export interface OutboxDatabase {
+  messages: MessagesTable;
+  message_attempts: MessageAttemptsTable;
+}

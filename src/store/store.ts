@@ -1,4 +1,5 @@
 import type { Provider, ProviderEvent } from "../domain/provider.js";
+import type { Outbox } from "./outbox.js";
 
 /** Who made a change, recorded with every event. */
 export type Actor = string;
@@ -56,6 +57,7 @@ export type ProviderChangeListener = (instanceId: string, providerIds: string[])
  */
 export interface Store extends ProviderReader {
   readonly dialect: "sqlite" | "postgres";
+  readonly outbox: Outbox;
 
   /**
    * Runs `decide` against a consistent view, then appends its events and updates the provider

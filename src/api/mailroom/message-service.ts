@@ -1,0 +1,71 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { Message } from "../../domain/message.js";
+import { MessageService, MessageState, type MessageSchema } from "../../gen/mailroom/v1/messages_pb.js";
+import type { OutboxService } from "../../service/outbox-service.js";
+import { principalOf } from "../context.js";
+
+const stateNames = ["queued", "sending", "sent", "retrying", "dead", "cancelled"] as const;
+
+function messageOut(m: Message): MessageInitShape<typeof MessageSchema> {
+  return {
+    messageId: m.id,
+    state: MessageState[m.state],
+    to: m.to,
+    cc: m.cc,
+    bcc: m.bcc,
+    subject: m.subject,
+    replyTo: m.replyTo,
+    headerMessageId: m.headerMessageId,
+    idempotencyKey: m.idempotencyKey,
+    createTime: timestampFromDate(m.createdAt),
+    updateTime: timestampFromDate(m.updatedAt),
+    nextAttemptTime: m.nextAttemptAt ? timestampFromDate(m.nextAttemptAt) : undefined,
+    sentTime: m.sentAt ? timestampFromDate(m.sentAt) : undefined,
+    lastError: m.lastError,
+    attempts: m.attempts.map((a) => ({
+      time: timestampFromDate(a.time),
+      providerId: a.providerId,
+      ok: a.ok,
+      permanent: a.permanent,
+      smtpCode: a.smtpCode ?? 0,
+      httpStatus: a.httpStatus ?? 0,
+      detail: a.detail,
+      duration: durationFromMs(a.durationMs),
+    })),
+  };
+}
+
+/** mailroom.v1.MessageService: thin handlers over OutboxService. */
+export function messageService(outbox: OutboxService): ServiceImpl<typeof MessageService> {
+  return {
+    async sendEmail(req, ctx) {
+      const { id } = await outbox.send(principalOf(ctx), {
+        to: req.to,
+        cc: req.cc,
+        bcc: req.bcc,
+        subject: req.subject,
+        text: req.text,
+        html: req.html,
+        replyTo: req.replyTo,
+        idempotencyKey: req.idempotencyKey,
+      });
+      return { messageId: id };
+    },
+    async getMessage(req, ctx) {
+      return { message: messageOut(await outbox.get(principalOf(ctx), req.messageId)) };
+    },
+    async listMessages(req, ctx) {
+      const state = req.state === MessageState.state_unspecified ? undefined : stateNames[req.state - 1];
+      const { total, messages } = await outbox.list(principalOf(ctx), { state, offset: Number(req.offset), limit: req.limit });
+      return { totalResult: BigInt(total), result: messages.map(messageOut) };
+    },
+    async requeueMessage(req, ctx) {
+      return { message: messageOut(await outbox.requeue(principalOf(ctx), req.messageId)) };
+    },
+    async cancelMessage(req, ctx) {
+      return { message: messageOut(await outbox.cancel(principalOf(ctx), req.messageId)) };
+    },
+  };
+}

@@ -1,0 +1,329 @@
+import { sql, type ExpressionBuilder, type Kysely, type Transaction } from "kysely";
+import { IDEMPOTENCY_WINDOW_MS, type Attempt, type Message, type MessageDraft, type MessageState } from "../domain/message.js";
+import type { Database, MessageAttemptsTable, MessagesTable } from "./schema.js";
+
+/** A message claimed by one worker under a lease. */
+export interface OutboxClaim {
+  message: Message;
+  attemptCount: number;
+  ageBaseAt: Date;
+}
+
+/** How an attempt ends the claim. */
+export interface AttemptResolution {
+  state: Extract<MessageState, "sent" | "retrying" | "dead">;
+  nextAttemptAt: Date | null;
+  lastError: string;
+}
+
+/** The durable outbox: accepted messages, their claims by workers and their attempt log. */
+export interface Outbox {
+  /** Stores a message (or finds the one with the same idempotency key within 24 h) and commits. */
+  enqueue(instanceId: string, draft: MessageDraft, ids: { id: string; headerMessageId: string }, now: Date): Promise<{ id: string; duplicate: boolean }>;
+  get(instanceId: string, id: string): Promise<Message | undefined>;
+  list(instanceId: string, query: { state?: MessageState; offset: number; limit: number }): Promise<{ total: number; messages: Message[] }>;
+  /**
+   * Leases up to `limit` due messages of instances that have an active provider: queued or
+   * retrying ones whose time has come, and sending ones whose lease ran out (a crashed worker).
+   */
+  claim(owner: string, limit: number, leaseMs: number, now: Date): Promise<OutboxClaim[]>;
+  renewLeases(owner: string, ids: string[], leaseMs: number, now: Date): Promise<void>;
+  /** Records an attempt and the message's new state; false when the lease was lost meanwhile. */
+  recordAttempt(owner: string, id: string, attempt: Attempt, resolution: AttemptResolution): Promise<boolean>;
+  /** Gives a claimed message back without an attempt (e.g. no active provider any more). */
+  release(owner: string, id: string, now: Date): Promise<void>;
+  /** Ends every lease at once; only for a single node starting up. */
+  releaseAllLeases(now: Date): Promise<number>;
+  /** Applies `transition` to a message's state in one transaction (requeue, cancel). */
+  transition(
+    instanceId: string,
+    id: string,
+    check: (state: MessageState) => void,
+    to: "queued" | "cancelled",
+    now: Date,
+  ): Promise<Message | undefined>;
+  /** The earliest time a queued or retrying message is due, for the worker's sleep. */
+  nextDue(): Promise<Date | null>;
+  counts(): Promise<Record<string, number>>;
+}
+
+const num = (v: number | string | bigint) => Number(v);
+
+/** Messages wait while their instance has no active provider; this is the condition. */
+const activeProviderOf = (eb: ExpressionBuilder<Database & { m: MessagesTable }, "m">) =>
+  eb.selectFrom("email_providers as p").select(sql.lit(1).as("one")).whereRef("p.instance_id", "=", "m.instance_id").where("p.state", "=", "active");
+const date = (v: number | string | null) => (v === null ? null : new Date(num(v)));
+
+function toAttempt(row: MessageAttemptsTable): Attempt {
+  return {
+    time: new Date(num(row.time)),
+    providerId: row.provider_id,
+    ok: Boolean(row.ok),
+    permanent: Boolean(row.permanent),
+    smtpCode: row.smtp_code ?? undefined,
+    httpStatus: row.http_status ?? undefined,
+    detail: row.detail,
+    durationMs: row.duration_ms,
+  };
+}
+
+function toMessage(row: MessagesTable, attempts: Attempt[]): Message {
+  const recipients = JSON.parse(row.recipients) as { to: string[]; cc: string[]; bcc: string[] };
+  return {
+    instanceId: row.instance_id,
+    id: row.id,
+    state: row.state as MessageState,
+    ...recipients,
+    subject: row.subject,
+    text: row.text_body,
+    html: row.html_body,
+    replyTo: row.reply_to,
+    idempotencyKey: row.idempotency_key ?? "",
+    headerMessageId: row.header_message_id,
+    createdAt: new Date(num(row.created_at)),
+    updatedAt: new Date(num(row.updated_at)),
+    nextAttemptAt: date(row.next_attempt_at),
+    sentAt: date(row.sent_at),
+    lastError: row.last_error,
+    attempts,
+  };
+}
+
+export class KyselyOutbox implements Outbox {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: "sqlite" | "postgres",
+  ) {}
+
+  private async withAttempts(db: Kysely<Database> | Transaction<Database>, rows: MessagesTable[]): Promise<Message[]> {
+    if (rows.length === 0) return [];
+    const attempts = await db
+      .selectFrom("message_attempts")
+      .selectAll()
+      .where(
+        "message_id",
+        "in",
+        rows.map((r) => r.id),
+      )
+      .orderBy("message_id")
+      .orderBy("n")
+      .execute();
+    const byMessage = new Map<string, Attempt[]>();
+    for (const a of attempts) {
+      const list = byMessage.get(a.message_id) ?? [];
+      list.push(toAttempt(a));
+      byMessage.set(a.message_id, list);
+    }
+    return rows.map((r) => toMessage(r, byMessage.get(r.id) ?? []));
+  }
+
+  async enqueue(
+    instanceId: string,
+    draft: MessageDraft,
+    ids: { id: string; headerMessageId: string },
+    now: Date,
+  ): Promise<{ id: string; duplicate: boolean }> {
+    const key = draft.idempotencyKey || null;
+    return this.db.transaction().execute(async (tx) => {
+      if (key) {
+        const existing = await tx
+          .selectFrom("messages")
+          .select(["id", "created_at"])
+          .where("instance_id", "=", instanceId)
+          .where("idempotency_key", "=", key)
+          .executeTakeFirst();
+        if (existing && now.getTime() - num(existing.created_at) < IDEMPOTENCY_WINDOW_MS) return { id: existing.id, duplicate: true };
+        // An expired key is free again: the old message keeps its record without it.
+        if (existing) await tx.updateTable("messages").set({ idempotency_key: null }).where("id", "=", existing.id).execute();
+      }
+      await tx
+        .insertInto("messages")
+        .values({
+          id: ids.id,
+          instance_id: instanceId,
+          state: "queued",
+          recipients: JSON.stringify({ to: draft.to, cc: draft.cc, bcc: draft.bcc }),
+          subject: draft.subject,
+          text_body: draft.text,
+          html_body: draft.html,
+          reply_to: draft.replyTo,
+          header_message_id: ids.headerMessageId,
+          idempotency_key: key,
+          created_at: now.getTime(),
+          updated_at: now.getTime(),
+          age_base_at: now.getTime(),
+          next_attempt_at: now.getTime(),
+          sent_at: null,
+          attempt_count: 0,
+          last_error: "",
+          lease_owner: null,
+          lease_until: null,
+        })
+        .execute();
+      return { id: ids.id, duplicate: false };
+    });
+  }
+
+  async get(instanceId: string, id: string): Promise<Message | undefined> {
+    const row = await this.db.selectFrom("messages").selectAll().where("instance_id", "=", instanceId).where("id", "=", id).executeTakeFirst();
+    return row && (await this.withAttempts(this.db, [row]))[0];
+  }
+
+  async list(instanceId: string, query: { state?: MessageState; offset: number; limit: number }): Promise<{ total: number; messages: Message[] }> {
+    let base = this.db.selectFrom("messages").where("instance_id", "=", instanceId);
+    if (query.state) base = base.where("state", "=", query.state);
+    const [rows, count] = await Promise.all([
+      base.selectAll().orderBy("created_at", "desc").orderBy("id", "desc").limit(query.limit).offset(query.offset).execute(),
+      base.select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow(),
+    ]);
+    return { total: num(count.n as number), messages: await this.withAttempts(this.db, rows) };
+  }
+
+  async claim(owner: string, limit: number, leaseMs: number, now: Date): Promise<OutboxClaim[]> {
+    const t = now.getTime();
+    let due = this.db
+      .selectFrom("messages as m")
+      .select("m.id")
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("m.state", "in", ["queued", "retrying"]), eb("m.next_attempt_at", "<=", t)]),
+          eb.and([eb("m.state", "=", "sending"), eb("m.lease_until", "<", t)]),
+        ]),
+      )
+      .where((eb) => eb.exists(activeProviderOf(eb)))
+      .orderBy("m.next_attempt_at")
+      .limit(limit);
+    if (this.dialect === "postgres") due = due.forUpdate().skipLocked();
+    const rows = await this.db
+      .updateTable("messages")
+      .set({ state: "sending", lease_owner: owner, lease_until: t + leaseMs, updated_at: t })
+      .where("id", "in", due)
+      .returningAll()
+      .execute();
+    const messages = await this.withAttempts(this.db, rows);
+    return rows.map((row, i) => ({ message: messages[i]!, attemptCount: row.attempt_count, ageBaseAt: new Date(num(row.age_base_at)) }));
+  }
+
+  async renewLeases(owner: string, ids: string[], leaseMs: number, now: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable("messages")
+      .set({ lease_until: now.getTime() + leaseMs })
+      .where("id", "in", ids)
+      .where("lease_owner", "=", owner)
+      .where("state", "=", "sending")
+      .execute();
+  }
+
+  async recordAttempt(owner: string, id: string, attempt: Attempt, resolution: AttemptResolution): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .selectFrom("messages")
+        .select("attempt_count")
+        .where("id", "=", id)
+        .where("lease_owner", "=", owner)
+        .where("state", "=", "sending")
+        .executeTakeFirst();
+      if (!row) return false;
+      const n = row.attempt_count + 1;
+      await tx
+        .insertInto("message_attempts")
+        .values({
+          message_id: id,
+          n,
+          time: attempt.time.getTime(),
+          provider_id: attempt.providerId,
+          ok: attempt.ok ? 1 : 0,
+          permanent: attempt.permanent ? 1 : 0,
+          smtp_code: attempt.smtpCode ?? null,
+          http_status: attempt.httpStatus ?? null,
+          detail: attempt.detail,
+          duration_ms: Math.round(attempt.durationMs),
+        })
+        .execute();
+      const now = Date.now();
+      await tx
+        .updateTable("messages")
+        .set({
+          state: resolution.state,
+          attempt_count: n,
+          next_attempt_at: resolution.nextAttemptAt?.getTime() ?? null,
+          last_error: resolution.lastError,
+          sent_at: resolution.state === "sent" ? attempt.time.getTime() : null,
+          lease_owner: null,
+          lease_until: null,
+          updated_at: now,
+        })
+        .where("id", "=", id)
+        .execute();
+      return true;
+    });
+  }
+
+  async release(owner: string, id: string, now: Date): Promise<void> {
+    await this.db
+      .updateTable("messages")
+      .set((eb) => ({
+        state: eb.case().when("attempt_count", "=", 0).then("queued").else("retrying").end(),
+        lease_owner: null,
+        lease_until: null,
+        next_attempt_at: now.getTime(),
+        updated_at: now.getTime(),
+      }))
+      .where("id", "=", id)
+      .where("lease_owner", "=", owner)
+      .where("state", "=", "sending")
+      .execute();
+  }
+
+  async releaseAllLeases(now: Date): Promise<number> {
+    const result = await this.db
+      .updateTable("messages")
+      .set({ lease_until: now.getTime() - 1 })
+      .where("state", "=", "sending")
+      .executeTakeFirst();
+    return num(result.numUpdatedRows);
+  }
+
+  async transition(
+    instanceId: string,
+    id: string,
+    check: (state: MessageState) => void,
+    to: "queued" | "cancelled",
+    now: Date,
+  ): Promise<Message | undefined> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom("messages").selectAll().where("instance_id", "=", instanceId).where("id", "=", id).executeTakeFirst();
+      if (!row) return undefined;
+      check(row.state as MessageState);
+      const t = now.getTime();
+      const changes =
+        to === "queued"
+          ? { state: to, next_attempt_at: t, age_base_at: t, updated_at: t, last_error: row.last_error }
+          : { state: to, next_attempt_at: null, updated_at: t };
+      const updated = await tx
+        .updateTable("messages")
+        .set(changes)
+        .where("id", "=", id)
+        .where("state", "=", row.state)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return (await this.withAttempts(tx, [updated]))[0];
+    });
+  }
+
+  async nextDue(): Promise<Date | null> {
+    const row = await this.db
+      .selectFrom("messages as m")
+      .select((eb) => eb.fn.min("m.next_attempt_at").as("due"))
+      .where("m.state", "in", ["queued", "retrying"])
+      .where((eb) => eb.exists(activeProviderOf(eb)))
+      .executeTakeFirst();
+    return row?.due == null ? null : new Date(num(row.due as number));
+  }
+
+  async counts(): Promise<Record<string, number>> {
+    const rows = await this.db.selectFrom("messages").select(["state", (eb) => eb.fn.countAll().as("n")]).groupBy("state").execute();
+    return Object.fromEntries(rows.map((r) => [r.state, num(r.n as number)]));
+  }
+}
