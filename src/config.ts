@@ -92,13 +92,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError("set either MAILROOM_MASTER_KEY or MAILROOM_MASTER_KEY_FILE, not both");
   }
   const denyList = env.MAILROOM_WEBHOOK_DENY_LIST;
+  const databaseUrl = env.MAILROOM_DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError("MAILROOM_DATABASE_URL must be a postgres:// or postgresql:// URL");
+  }
   return {
     listen: parseListen(env.MAILROOM_LISTEN || "127.0.0.1:8080"),
     dataDir: resolve(env.MAILROOM_DATA_DIR || "./data"),
     masterKey,
     masterKeyFile: masterKeyFile && resolve(masterKeyFile),
     bootstrapToken: env.MAILROOM_BOOTSTRAP_TOKEN || undefined,
-    databaseUrl: env.MAILROOM_DATABASE_URL || undefined,
+    databaseUrl,
     logLevel: env.MAILROOM_LOG_LEVEL || "info",
     ehloName: env.MAILROOM_EHLO_NAME || hostname(),
     webhookDenyList:

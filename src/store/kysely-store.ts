@@ -3,13 +3,13 @@ import { applyProviderEvent, type Provider, type ProviderEvent } from "../domain
 import * as m0001 from "./migrations/0001_providers.js";
 import * as m0002 from "./migrations/0002_outbox.js";
 import { KyselyOutbox, type Outbox } from "./outbox.js";
+import type { ChangeFeed, ChangeListener } from "./change-feed.js";
 import type { Database, EmailProvidersTable, TokensTable } from "./schema.js";
 import type {
   Actor,
   CommitResult,
   Instance,
   ListQuery,
-  ProviderChangeListener,
   ProviderReader,
   Store,
   StoredEvent,
@@ -138,16 +138,16 @@ function resealJson(value: unknown, reseal: (sealed: string) => string): { value
 
 /** The store on Kysely; the dialect-specific parts (connections, locking) are passed in. */
 export class KyselyStore extends Reader implements Store {
-  private listeners = new Set<ProviderChangeListener>();
   readonly outbox: Outbox;
 
   constructor(
     protected override readonly db: Kysely<Database>,
     readonly dialect: "sqlite" | "postgres",
+    private readonly feed: ChangeFeed,
     private readonly onClose: () => Promise<void> = async () => {},
   ) {
     super(db);
-    this.outbox = new KyselyOutbox(db, dialect);
+    this.outbox = new KyselyOutbox(db, dialect, feed);
   }
 
   async commitProviderEvents(
@@ -158,7 +158,7 @@ export class KyselyStore extends Reader implements Store {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await this.db.transaction().execute((tx) => this.commitOnce(tx, instanceId, actor, decide));
-        if (result) this.notify(instanceId, result.touched);
+        if (result) this.feed.committed([{ kind: "providers", instanceId, providerIds: result.touched }]);
         return result && { sequence: result.sequence, time: result.time };
       } catch (err) {
         if (err instanceof SequenceConflict && attempt < 20) continue;
@@ -205,6 +205,7 @@ export class KyselyStore extends Reader implements Store {
       .where("sequence", "=", before)
       .executeTakeFirst();
     if (num(bumped.numUpdatedRows) !== 1) throw new SequenceConflict();
+    await this.feed.publish(tx, { kind: "providers", instanceId, providerIds: touched });
     return { sequence, time, touched };
   }
 
@@ -241,13 +242,8 @@ export class KyselyStore extends Reader implements Store {
     }
   }
 
-  private notify(instanceId: string, providerIds: string[]): void {
-    for (const listener of this.listeners) listener(instanceId, providerIds);
-  }
-
-  onProviderChange(listener: ProviderChangeListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  onChange(listener: ChangeListener): () => void {
+    return this.feed.subscribe(listener);
   }
 
   async listEvents(instanceId: string, afterSequence = 0): Promise<StoredEvent[]> {
@@ -346,6 +342,7 @@ export class KyselyStore extends Reader implements Store {
   }
 
   async close(): Promise<void> {
+    await this.feed.close();
     await this.db.destroy();
     await this.onClose();
   }

@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder, type Kysely, type Transaction } from "kysely";
 import { IDEMPOTENCY_WINDOW_MS, type Attempt, type Message, type MessageDraft, type MessageState } from "../domain/message.js";
+import type { ChangeFeed } from "./change-feed.js";
 import type { Database, MessageAttemptsTable, MessagesTable } from "./schema.js";
 
 /** A message claimed by one worker under a lease. */
@@ -93,6 +94,7 @@ export class KyselyOutbox implements Outbox {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: "sqlite" | "postgres",
+    private readonly feed: ChangeFeed,
   ) {}
 
   private async withAttempts(db: Kysely<Database> | Transaction<Database>, rows: MessagesTable[]): Promise<Message[]> {
@@ -124,7 +126,7 @@ export class KyselyOutbox implements Outbox {
     now: Date,
   ): Promise<{ id: string; duplicate: boolean }> {
     const key = draft.idempotencyKey || null;
-    return this.db.transaction().execute(async (tx) => {
+    const result = await this.db.transaction().execute(async (tx) => {
       if (key) {
         const existing = await tx
           .selectFrom("messages")
@@ -160,8 +162,11 @@ export class KyselyOutbox implements Outbox {
           lease_until: null,
         })
         .execute();
+      await this.feed.publish(tx, { kind: "outbox" });
       return { id: ids.id, duplicate: false };
     });
+    if (!result.duplicate) this.feed.committed([{ kind: "outbox" }]);
+    return result;
   }
 
   async get(instanceId: string, id: string): Promise<Message | undefined> {
@@ -292,7 +297,7 @@ export class KyselyOutbox implements Outbox {
     to: "queued" | "cancelled",
     now: Date,
   ): Promise<Message | undefined> {
-    return this.db.transaction().execute(async (tx) => {
+    const message = await this.db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom("messages").selectAll().where("instance_id", "=", instanceId).where("id", "=", id).executeTakeFirst();
       if (!row) return undefined;
       check(row.state as MessageState);
@@ -308,8 +313,11 @@ export class KyselyOutbox implements Outbox {
         .where("state", "=", row.state)
         .returningAll()
         .executeTakeFirstOrThrow();
+      if (to === "queued") await this.feed.publish(tx, { kind: "outbox" });
       return (await this.withAttempts(tx, [updated]))[0];
     });
+    if (message && to === "queued") this.feed.committed([{ kind: "outbox" }]);
+    return message;
   }
 
   async nextDue(): Promise<Date | null> {

@@ -1,4 +1,5 @@
 import type { Provider, ProviderEvent } from "../domain/provider.js";
+import type { ChangeListener } from "./change-feed.js";
 import type { Outbox } from "./outbox.js";
 
 /** Who made a change, recorded with every event. */
@@ -48,8 +49,6 @@ export interface TokenRecord {
   revokedAt: Date | null;
 }
 
-/** Something that wants to hear about committed provider changes (delivery's connection pools). */
-export type ProviderChangeListener = (instanceId: string, providerIds: string[]) => void;
 
 /**
  * The persistence boundary. SQLite and PostgreSQL implement it; the domain and the API see only
@@ -70,7 +69,8 @@ export interface Store extends ProviderReader {
   ): Promise<CommitResult | undefined>;
 
   listEvents(instanceId: string, afterSequence?: number): Promise<StoredEvent[]>;
-  onProviderChange(listener: ProviderChangeListener): () => void;
+  /** Committed provider and outbox changes; on PostgreSQL those of every node. */
+  onChange(listener: ChangeListener): () => void;
 
   getInstance(id: string): Promise<Instance | undefined>;
   /** The first instance, created with `id` when the store has none. */

@@ -1,5 +1,6 @@
 import SQLite from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
+import { LocalChangeFeed } from "../change-feed.js";
 import { KyselyStore, migrate } from "../kysely-store.js";
 import type { Database } from "../schema.js";
 
@@ -19,5 +20,5 @@ export async function openSqliteStore(path: string): Promise<KyselyStore> {
     }),
   });
   await migrate(db);
-  return new KyselyStore(db, "sqlite");
+  return new KyselyStore(db, "sqlite", new LocalChangeFeed());
 }

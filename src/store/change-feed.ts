@@ -1,0 +1,78 @@
+import { sql, type Transaction } from "kysely";
+import type { Database } from "./schema.js";
+
+/** What other parts of this node (and, on PostgreSQL, every node) hear after a commit. */
+export type StoreChange =
+  | { kind: "providers"; instanceId: string; providerIds: string[] }
+  | { kind: "outbox" };
+
+export type ChangeListener = (change: StoreChange) => void;
+
+/**
+ * Publishes committed changes. `publish` runs inside the writing transaction; listeners hear the
+ * change only once it is committed.
+ */
+export interface ChangeFeed {
+  publish(tx: Transaction<Database>, change: StoreChange): Promise<void>;
+  /** Called by the store after the transaction that published `changes` committed. */
+  committed(changes: StoreChange[]): void;
+  subscribe(listener: ChangeListener): () => void;
+  close(): Promise<void>;
+}
+
+/** One process on its own database: changes are delivered in-process after commit. */
+export class LocalChangeFeed implements ChangeFeed {
+  protected readonly listeners = new Set<ChangeListener>();
+
+  async publish(_tx: Transaction<Database>, _change: StoreChange): Promise<void> {}
+
+  committed(changes: StoreChange[]): void {
+    for (const change of changes) this.emit(change);
+  }
+
+  protected emit(change: StoreChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure must not undo or hide a committed change.
+      }
+    }
+  }
+
+  subscribe(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {}
+}
+
+export const NOTIFY_CHANNEL = "mailroom_changes";
+
+/**
+ * PostgreSQL LISTEN/NOTIFY: the notification is sent with the transaction, so every node
+ * (this one included) hears of a change exactly when it becomes visible.
+ */
+export class PostgresChangeFeed extends LocalChangeFeed {
+  override async publish(tx: Transaction<Database>, change: StoreChange): Promise<void> {
+    await sql`select pg_notify(${NOTIFY_CHANNEL}, ${JSON.stringify(change)})`.execute(tx);
+  }
+
+  /** Delivery happens when the notification arrives through `deliver`. */
+  override committed(): void {}
+
+  deliver(payload: string | undefined): void {
+    if (!payload) return;
+    try {
+      this.emit(JSON.parse(payload) as StoreChange);
+    } catch {
+      // Not ours.
+    }
+  }
+
+  /** After a lost LISTEN connection, changes may have been missed: everyone looks again. */
+  resync(): void {
+    this.emit({ kind: "outbox" });
+  }
+}
