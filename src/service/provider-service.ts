@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import type { Principal } from "../auth/tokens.js";
 import type { WebhookGuard } from "../delivery/webhook-guard.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
+import { clearGlobalSmtpSettings, editGlobalSmtpSettings, type GlobalSmtpPatch } from "../domain/global-settings.js";
 import { newId } from "../domain/ids.js";
 import {
   activateProvider,
@@ -172,6 +173,35 @@ export class ProviderService {
       principal,
       async (view) => removeProvider(await view.getProvider(principal.instanceId, id)),
       () => this.currentDetails(principal, id),
+    );
+  }
+
+  /** The global email settings: the active provider when it is an SMTP provider. */
+  async getGlobalSmtp(principal: Principal): Promise<Provider | undefined> {
+    const provider = await this.store.getActiveProvider(principal.instanceId);
+    return provider?.config.kind === "smtp" ? provider : undefined;
+  }
+
+  /**
+   * Changes the global email settings and returns the provider that holds them. Reading the active
+   * provider and deciding between "change it" and "add and activate a new one" happen inside one
+   * commit, so a concurrent activation cannot slip in between and the two new events land together.
+   */
+  async editGlobalSmtp(principal: Principal, patch: GlobalSmtpPatch): Promise<Provider> {
+    const newProviderId = newId();
+    let id = newProviderId;
+    await this.store.commitProviderEvents(principal.instanceId, actorOf(principal), async (view) => {
+      const active = await view.getActiveProvider(principal.instanceId);
+      id = active?.config.kind === "smtp" ? active.id : newProviderId;
+      return editGlobalSmtpSettings(active, patch, newProviderId, this.box);
+    });
+    return this.get(principal, id);
+  }
+
+  /** Removes the active SMTP provider, if any (then no provider is active). */
+  async clearGlobalSmtp(principal: Principal): Promise<void> {
+    await this.store.commitProviderEvents(principal.instanceId, actorOf(principal), async (view) =>
+      clearGlobalSmtpSettings(await view.getActiveProvider(principal.instanceId)),
     );
   }
 
