@@ -4,10 +4,17 @@ import { TokenService } from "./auth/tokens.js";
 import { adminService } from "./api/zitadel/admin-service.js";
 import { guard } from "./api/interceptors.js";
 import { ApiServer, createRequestHandler, serviceRegistration } from "./api/server.js";
+import { emailSettingsHandler } from "./api/settings/settings-handler.js";
 import type { Config } from "./config.js";
 import { WebhookGuard } from "./delivery/webhook-guard.js";
 import { newId } from "./domain/ids.js";
 import { AdminService } from "./gen/zitadel/admin_pb.js";
+import { MessageService } from "./gen/mailroom/v1/messages_pb.js";
+import { messageService } from "./api/mailroom/message-service.js";
+import { DeliveryWorker, type Channels } from "./delivery/worker.js";
+import { SmtpChannel } from "./delivery/smtp-channel.js";
+import { WebhookChannel } from "./delivery/webhook-channel.js";
+import { OutboxService } from "./service/outbox-service.js";
 import { loadKeyring, type Keyring } from "./secrets/keyring.js";
 import { ProviderService } from "./service/provider-service.js";
 import { openStore } from "./store/open-store.js";
@@ -26,7 +33,7 @@ export interface Core {
 export async function openCore(config: Config, logger: Logger): Promise<Core> {
   if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true });
   const keyring = loadKeyring(config, (message) => logger.warn(message));
-  const store = await openStore(config);
+  const store = await openStore(config, logger);
   const instance = await store.ensureDefaultInstance(newId(), "default");
   return { config, logger, store, keyring, instance, tokens: new TokenService(store) };
 }
@@ -48,13 +55,41 @@ export async function startApp(core: Core): Promise<RunningApp> {
     bootstrapToken = (await tokens.create(instance.id, "IAM_OWNER", "generated on first start")).token;
   }
 
-  const providers = new ProviderService(store, keyring, new WebhookGuard(config.webhookDenyList));
+  const webhookGuard = new WebhookGuard(config.webhookDenyList);
+  const providers = new ProviderService(store, keyring, webhookGuard);
+  const channels: Channels = {
+    smtp: new SmtpChannel({ secrets: keyring, ehloName: config.ehloName }),
+    http: new WebhookChannel({ secrets: keyring, guard: webhookGuard }),
+  };
+  const worker = new DeliveryWorker(
+    store,
+    channels,
+    {
+      nodeId: config.delivery.nodeId,
+      concurrency: config.delivery.concurrency,
+      leaseMs: config.delivery.leaseMs,
+      pollMs: config.delivery.pollMs,
+      retry: config.delivery,
+      releaseLeasesOnStart: store.dialect === "sqlite",
+    },
+    logger.child({ component: "delivery" }),
+  );
+  const unsubscribe = store.onChange((change) => {
+    if (change.kind === "providers") {
+      channels.smtp.retire(change.instanceId, change.providerIds);
+      channels.http.retire(change.instanceId, change.providerIds);
+    }
+    worker.wake();
+  });
+  const outbox = new OutboxService(store, config.ehloName, () => worker.wake());
   const handler = createRequestHandler({
-    services: [serviceRegistration(AdminService, adminService(providers))],
+    services: [serviceRegistration(AdminService, adminService(providers)), serviceRegistration(MessageService, messageService(outbox))],
     interceptors: [guard(tokens, (err) => logger.error({ err }, "request failed"))],
+    extraHandlers: [emailSettingsHandler({ tokens, providers, logError: (err) => logger.error({ err }, "email-settings request failed") })],
     logger,
   });
   const server = new ApiServer(handler);
+  await worker.start();
   const address = await server.listen(config.listen.host, config.listen.port);
   const host = address.host.includes(":") ? `[${address.host}]` : address.host;
   return {
@@ -62,6 +97,9 @@ export async function startApp(core: Core): Promise<RunningApp> {
     bootstrapToken,
     async close() {
       await server.close();
+      unsubscribe();
+      await worker.stop();
+      await Promise.all([channels.smtp.close(), channels.http.close()]);
     },
   };
 }
