@@ -5,6 +5,7 @@ import {
   changeRuleIds,
   eventTypes,
   formatHostPort,
+  isMaskedPlaceholder,
   parseHostPort,
   type Provider,
   type ProviderEvent,
@@ -136,7 +137,8 @@ function resolveTls(requested: GlobalEncryption | undefined, stored: SmtpSetting
  * PLAIN; without either in the patch the stored authentication is kept (an empty password too).
  */
 function resolveAuth(patch: GlobalSmtpPatch, stored: SmtpSettings | undefined): { user: string; auth: SmtpInput["auth"] } {
-  const password = patch.password ?? "";
+  // A UI's masked placeholder ("********") stands for the stored password, like an empty one.
+  const password = patch.password && !isMaskedPlaceholder(patch.password) ? patch.password : "";
   const user = patch.user ?? stored?.user ?? "";
   if (patch.user === "") {
     if (password) throw invalidArgument(ruleIds.password, "password must be empty when the user is empty (an empty user means no authentication)");

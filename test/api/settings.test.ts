@@ -162,6 +162,12 @@ describe("email-settings: partial updates", () => {
     assert.equal(await sequenceOf(app), before);
   });
 
+  it("a masked placeholder keeps the stored password", async () => {
+    const edited = await settings(app, "edit", { username: "mailer", password: "********" });
+    assert.equal(edited.status, 200, edited.text);
+    assert.equal(await storedPassword(app), PASSWORD);
+  });
+
   it("a new password replaces the stored one", async () => {
     const edited = await settings(app, "edit", { password: "another-secret" });
     assert.equal(edited.status, 200, edited.text);
