@@ -13,6 +13,8 @@ import { MessageService } from "./gen/mailroom/v1/messages_pb.js";
 import { messageService } from "./api/mailroom/message-service.js";
 import { DeliveryWorker, type Channels } from "./delivery/worker.js";
 import { SmtpChannel } from "./delivery/smtp-channel.js";
+import { SmtpDiagnostic } from "./delivery/smtp-diagnostics.js";
+import { SmtpProviderTester } from "./delivery/smtp-tester.js";
 import { WebhookChannel } from "./delivery/webhook-channel.js";
 import { OutboxService } from "./service/outbox-service.js";
 import { loadKeyring, type Keyring } from "./secrets/keyring.js";
@@ -82,8 +84,9 @@ export async function startApp(core: Core): Promise<RunningApp> {
     worker.wake();
   });
   const outbox = new OutboxService(store, config.ehloName, () => worker.wake());
+  const smtpTester = new SmtpProviderTester(providers, new SmtpDiagnostic({ secrets: keyring, ehloName: config.ehloName }));
   const handler = createRequestHandler({
-    services: [serviceRegistration(AdminService, adminService(providers)), serviceRegistration(MessageService, messageService(outbox))],
+    services: [serviceRegistration(AdminService, adminService(providers, smtpTester)), serviceRegistration(MessageService, messageService(outbox))],
     interceptors: [guard(tokens, (err) => logger.error({ err }, "request failed"))],
     extraHandlers: [emailSettingsHandler({ tokens, providers, logError: (err) => logger.error({ err }, "email-settings request failed") })],
     logger,
