@@ -15,6 +15,8 @@ import { DeliveryWorker, type Channels } from "./delivery/worker.js";
 import { SmtpChannel } from "./delivery/smtp-channel.js";
 import { SmtpDiagnostic } from "./delivery/smtp-diagnostics.js";
 import { SmtpProviderTester } from "./delivery/smtp-tester.js";
+import { diagnosticsService } from "./api/mailroom/diagnostics-service.js";
+import { DiagnosticsService } from "./gen/mailroom/v1/diagnostics_pb.js";
 import { WebhookChannel } from "./delivery/webhook-channel.js";
 import { OutboxService } from "./service/outbox-service.js";
 import { loadKeyring, type Keyring } from "./secrets/keyring.js";
@@ -86,7 +88,11 @@ export async function startApp(core: Core): Promise<RunningApp> {
   const outbox = new OutboxService(store, config.ehloName, () => worker.wake());
   const smtpTester = new SmtpProviderTester(providers, new SmtpDiagnostic({ secrets: keyring, ehloName: config.ehloName }));
   const handler = createRequestHandler({
-    services: [serviceRegistration(AdminService, adminService(providers, smtpTester)), serviceRegistration(MessageService, messageService(outbox))],
+    services: [
+      serviceRegistration(AdminService, adminService(providers, smtpTester)),
+      serviceRegistration(MessageService, messageService(outbox)),
+      serviceRegistration(DiagnosticsService, diagnosticsService(smtpTester)),
+    ],
     interceptors: [guard(tokens, (err) => logger.error({ err }, "request failed"))],
     extraHandlers: [emailSettingsHandler({ tokens, providers, logError: (err) => logger.error({ err }, "email-settings request failed") })],
     logger,

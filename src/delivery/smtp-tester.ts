@@ -69,6 +69,13 @@ export class SmtpProviderTester implements SmtpTester {
     await this.run(settings, receiver);
   }
 
+  /** Tests a stored provider and returns every step, failed or not (the native TestProvider). */
+  async reportStored(ctx: HandlerContext, id: string, receiver: string): Promise<DiagnosticReport> {
+    checkReceiver(receiver, "SMTP-99yth");
+    const settings = await this.storedSmtp(ctx, id, "SMTP-99klw");
+    return this.diagnostic.run(settings, receiver);
+  }
+
   private async run(settings: SmtpSettings, receiver: string): Promise<void> {
     const report = await this.diagnostic.run(settings, receiver);
     if (!report.ok) throw testFailure(report);
