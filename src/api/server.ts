@@ -1,4 +1,4 @@
-import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
+import { createServer as createHttp1Server, type Server as Http1Server, type ServerResponse } from "node:http";
 import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
@@ -49,7 +49,24 @@ export function createRequestHandler(options: ServerOptions): (req: NodeRequest,
       else res.end();
     });
   };
-  return connectNodeAdapter({ routes, interceptors: options.interceptors, readMaxBytes: MAX_BODY_BYTES, fallback });
+  const adapter = connectNodeAdapter({ routes, interceptors: options.interceptors, readMaxBytes: MAX_BODY_BYTES, fallback });
+  return (req, res) => {
+    if (req.httpVersionMajor === 1) closeWhenBodyUnread(req, res as ServerResponse);
+    adapter(req, res);
+  };
+}
+
+/**
+ * An answer sent before the request body was read to its end (a message over the size limit)
+ * leaves the rest of the body on an HTTP/1 connection, which then cannot carry another request:
+ * such an answer says "Connection: close".
+ */
+function closeWhenBodyUnread(req: NodeRequest, res: ServerResponse): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    if (!req.complete) this.shouldKeepAlive = false;
+    return writeHead.apply(this, args as never);
+  } as ServerResponse["writeHead"];
 }
 
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
