@@ -20,7 +20,7 @@ describe("bad input", () => {
 
   const eventCount = async () => (await app.core.store.listEvents(app.core.instance.id)).length;
 
-  async function refused(method: string, path: string, body: unknown, status = 400): Promise<{ code: number; message: string }> {
+  async function refusal(method: string, path: string, body: unknown, status = 400): Promise<{ code: number; message: string }> {
     const res = await rest(app, method, path, body);
     assert.equal(res.status, status, res.text);
     assert.doesNotMatch(res.text, STACK_TRACE);
@@ -29,8 +29,12 @@ describe("bad input", () => {
     return res.body;
   }
 
+  async function refused(method: string, path: string, body: unknown, status = 400): Promise<void> {
+    await refusal(method, path, body, status);
+  }
+
   it("answers malformed JSON with 400 INVALID_ARGUMENT", async () => {
-    const body = await refused("POST", "/admin/v1/email/smtp", '{"senderAddress": "a@example.com",');
+    const body = await refusal("POST", "/admin/v1/email/smtp", '{"senderAddress": "a@example.com",');
     assert.equal(body.code, 3);
     assert.match(body.message, /not valid JSON/);
   });
@@ -40,7 +44,7 @@ describe("bad input", () => {
   it("answers a JSON null body with 400", () => refused("POST", "/admin/v1/email/_search", "null"));
 
   it("answers a number where a string belongs with 400 naming the message", async () => {
-    const body = await refused("POST", "/admin/v1/email/smtp", smtpProvider({ senderAddress: 42 }));
+    const body = await refusal("POST", "/admin/v1/email/smtp", smtpProvider({ senderAddress: 42 }));
     assert.equal(body.code, 3);
     assert.match(body.message, /AddEmailProviderSMTPRequest/);
   });
@@ -63,7 +67,7 @@ describe("bad input", () => {
 
   it("answers a body over 1 MiB with 413 and stores nothing", async () => {
     const before = await eventCount();
-    const body = await refused("POST", "/admin/v1/email/smtp", smtpProvider({ description: "x".repeat(1024 * 1024) }), 413);
+    const body = await refusal("POST", "/admin/v1/email/smtp", smtpProvider({ description: "x".repeat(1024 * 1024) }), 413);
     assert.equal(body.code, 3);
     assert.equal(await eventCount(), before);
   });
@@ -106,7 +110,7 @@ describe("bad input", () => {
   });
 
   it("answers an unknown path with 404", async () => {
-    const body = await refused("GET", "/admin/v1/nothing-here", undefined, 404);
+    const body = await refusal("GET", "/admin/v1/nothing-here", undefined, 404);
     assert.equal(body.code, 5);
   });
 
@@ -160,7 +164,7 @@ describe("bad input", () => {
       it(`refuses a CR/LF in the ${name} on add and stores nothing`, async () => {
         const before = await eventCount();
         const listed = await rest(app, "POST", "/admin/v1/email/_search", {});
-        const body = await refused("POST", "/admin/v1/email/smtp", smtpProvider(override));
+        const body = await refusal("POST", "/admin/v1/email/smtp", smtpProvider(override));
         assert.equal(body.code, 3);
         assert.equal(await eventCount(), before);
         assert.equal((await rest(app, "POST", "/admin/v1/email/_search", {})).body.details.totalResult, listed.body.details.totalResult);
