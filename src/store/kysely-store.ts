@@ -110,6 +110,14 @@ class Reader implements ProviderReader {
 /** Thrown inside a commit when another writer took the instance's next sequence first. */
 class SequenceConflict extends Error {}
 
+/**
+ * On PostgreSQL a concurrent writer shows up as a unique violation: on the event's
+ * (instance, sequence) key or on the one-active-provider index. The commit is decided again.
+ */
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "23505";
+}
+
 const SEALED = /^v1:[0-9a-f]{16}:/;
 
 function resealJson(value: unknown, reseal: (sealed: string) => string): { value: unknown; count: number } {
@@ -161,7 +169,7 @@ export class KyselyStore extends Reader implements Store {
         if (result) this.feed.committed([{ kind: "providers", instanceId, providerIds: result.touched }]);
         return result && { sequence: result.sequence, time: result.time };
       } catch (err) {
-        if (err instanceof SequenceConflict && attempt < 20) continue;
+        if ((err instanceof SequenceConflict || isUniqueViolation(err)) && attempt < 20) continue;
         throw err;
       }
     }

@@ -120,12 +120,12 @@ describe("authentication and permissions", () => {
         const client = adminClient(transport, app, viewer);
         const smtp = { senderAddress: "a@example.com", senderName: "A", host: "smtp.example.com:25", receiverAddress: "b@example.com" };
         const calls = [
-          client.testEmailProviderSMTP(smtp),
-          client.testEmailProviderSMTPById({ id: "1", receiverAddress: "b@example.com" }),
-          client.testSMTPConfig(smtp),
-          client.testSMTPConfigById({ id: "1", receiverAddress: "b@example.com" }),
+          () => client.testEmailProviderSMTP(smtp),
+          () => client.testEmailProviderSMTPById({ id: "1", receiverAddress: "b@example.com" }),
+          () => client.testSMTPConfig(smtp),
+          () => client.testSMTPConfigById({ id: "1", receiverAddress: "b@example.com" }),
         ];
-        for (const call of calls) assert.equal((await rpcError(call)).error.code, Code.PermissionDenied, transport);
+        for (const call of calls) assert.equal((await rpcError(call())).error.code, Code.PermissionDenied, transport);
       }
     });
   });

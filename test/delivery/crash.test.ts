@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { rest } from "../support/app.js";
 import { startNode } from "../support/node-process.js";
+import { createTestDatabase, onPostgres, type TestDatabase } from "../support/postgres.js";
 import { startSmtpServer, type TestSmtpServer } from "../support/smtp-servers.js";
 import { messageIdOf, until } from "../support/wait.js";
 
@@ -14,13 +15,16 @@ const CONCURRENCY = 8;
 describe("a node killed with SIGKILL in the middle of a stream", () => {
   let smtp: TestSmtpServer;
   let dataDir: string;
+  let database: TestDatabase | undefined;
   before(async () => {
     smtp = await startSmtpServer({ tls: "plain" });
     dataDir = mkdtempSync(join(tmpdir(), "mailroom-crash-"));
+    if (onPostgres) database = await createTestDatabase();
   });
   after(async () => {
     await smtp.close();
     rmSync(dataDir, { recursive: true, force: true });
+    await database?.drop();
   });
 
   it("delivers every accepted message after a restart; only messages in flight arrive twice", async () => {
@@ -29,6 +33,8 @@ describe("a node killed with SIGKILL in the middle of a stream", () => {
       MAILROOM_BOOTSTRAP_TOKEN: TOKEN,
       MAILROOM_DELIVERY_CONCURRENCY: String(CONCURRENCY),
       MAILROOM_LOG_LEVEL: "info",
+      // On PostgreSQL the restarted node takes over the killed node's claims when their lease ends.
+      ...(database ? { MAILROOM_DATABASE_URL: database.url, MAILROOM_DELIVERY_LEASE_MS: "1500" } : {}),
     };
     const auth = `Bearer ${TOKEN}`;
     let node = await startNode(env);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { openCore, startApp, type Core, type RunningApp } from "../../src/app.js";
 import { readConfig, type Config } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
+import { createTestDatabase, onPostgres, type TestDatabase } from "./postgres.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
@@ -12,15 +13,25 @@ export interface TestApp {
   core: Core;
   app: RunningApp;
   dataDir: string;
+  /** The environment it was started with (incl. a test database URL), for a restart. */
+  env: Record<string, string>;
   /** Authorization header value of the bootstrap IAM_OWNER token. */
   auth: string;
   createToken(role: "IAM_OWNER" | "IAM_OWNER_VIEWER" | "MESSAGE_SENDER"): Promise<string>;
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
-/** Starts mailroom in this process on a free loopback port with a fresh data dir. */
+/**
+ * Starts mailroom in this process on a free loopback port with a fresh data dir, and, when the
+ * suite runs on PostgreSQL, a fresh database (pass MAILROOM_DATABASE_URL to reuse one).
+ */
 export async function startTestApp(env: Record<string, string> = {}, dataDir?: string): Promise<TestApp> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "mailroom-test-"));
+  let database: TestDatabase | undefined;
+  if (onPostgres && !env.MAILROOM_DATABASE_URL) {
+    database = await createTestDatabase();
+    env = { ...env, MAILROOM_DATABASE_URL: database.url };
+  }
   const config: Config = readConfig({
     MAILROOM_LISTEN: "127.0.0.1:0",
     MAILROOM_DATA_DIR: dir,
@@ -36,6 +47,7 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
     core,
     app,
     dataDir: dir,
+    env,
     auth: `Bearer ${ADMIN_TOKEN}`,
     async createToken(role) {
       return (await core.tokens.create(core.instance.id, role, "test")).token;
@@ -43,7 +55,10 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
     async stop(options = {}) {
       await app.close();
       await core.store.close();
-      if (!options.keepData) rmSync(dir, { recursive: true, force: true });
+      if (!options.keepData) {
+        rmSync(dir, { recursive: true, force: true });
+        await database?.drop();
+      }
     },
   };
 }
