@@ -163,6 +163,7 @@ export class DeliveryWorker {
       httpStatus: outcome.httpStatus,
       detail: outcome.detail,
       durationMs: outcome.durationMs,
+      nodeId: this.options.nodeId,
     };
     const resolution = this.resolve(claim, outcome);
     const recorded = await this.store.outbox.recordAttempt(nodeId, message.id, attempt, resolution);

@@ -28,6 +28,8 @@ export interface Attempt {
   httpStatus?: number;
   detail: string;
   durationMs: number;
+  /** The mailroom node that made the attempt. */
+  nodeId: string;
 }
 
 export interface Message extends MessageDraft {

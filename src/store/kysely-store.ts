@@ -2,6 +2,7 @@ import { Kysely, Migrator, type Migration, type Transaction } from "kysely";
 import { applyProviderEvent, type Provider, type ProviderEvent } from "../domain/provider.js";
 import * as m0001 from "./migrations/0001_providers.js";
 import * as m0002 from "./migrations/0002_outbox.js";
+import * as m0003 from "./migrations/0003_attempt_node.js";
 import { KyselyOutbox, type Outbox } from "./outbox.js";
 import type { ChangeFeed, ChangeListener } from "./change-feed.js";
 import type { Database, EmailProvidersTable, TokensTable } from "./schema.js";
@@ -19,6 +20,7 @@ import type {
 export const migrations: Record<string, Migration> = {
   "0001_providers": m0001,
   "0002_outbox": m0002,
+  "0003_attempt_node": m0003,
 };
 
 export async function migrate(db: Kysely<Database>): Promise<void> {

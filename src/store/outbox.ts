@@ -65,6 +65,7 @@ function toAttempt(row: MessageAttemptsTable): Attempt {
     httpStatus: row.http_status ?? undefined,
     detail: row.detail,
     durationMs: row.duration_ms,
+    nodeId: row.node_id,
   };
 }
 
@@ -244,6 +245,7 @@ export class KyselyOutbox implements Outbox {
           http_status: attempt.httpStatus ?? null,
           detail: attempt.detail,
           duration_ms: Math.round(attempt.durationMs),
+          node_id: attempt.nodeId,
         })
         .execute();
       const now = Date.now();

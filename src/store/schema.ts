@@ -91,6 +91,7 @@ export interface MessageAttemptsTable {
   http_status: number | null;
   detail: string;
   duration_ms: number;
+  node_id: string;
 }
 
 export interface OutboxDatabase {

@@ -33,6 +33,7 @@ function messageOut(m: Message): MessageInitShape<typeof MessageSchema> {
       httpStatus: a.httpStatus ?? 0,
       detail: a.detail,
       duration: durationFromMs(a.durationMs),
+      nodeId: a.nodeId,
     })),
   };
 }
