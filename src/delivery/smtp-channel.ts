@@ -6,6 +6,12 @@ import { connectionOptionsOf, decideTls, endpointOf } from "./smtp-connection-pl
 import { classifySmtpFailure, replyCodeOf } from "./smtp-failure.js";
 import type { AttemptOutcome, Channel, OutgoingMessage } from "./types.js";
 
+/** Connections each provider version's pool opens at most, unless the channel is told otherwise. */
+export const DEFAULT_POOL_CONNECTIONS = 5;
+
+/** Messages one pooled connection carries before nodemailer replaces it. */
+export const POOL_MESSAGES_PER_CONNECTION = 100;
+
 export interface SmtpChannelOptions {
   secrets: SecretBox;
   /** The name announced in EHLO (config.ehloName). */
@@ -98,8 +104,8 @@ export class SmtpChannel implements Channel {
       nodemailer.createTransport({
         ...connectionOptionsOf(smtp, decided.tls, endpoint, this.options.ehloName),
         pool,
-        maxConnections: this.options.maxConnections ?? 5,
-        maxMessages: 100,
+        maxConnections: this.options.maxConnections ?? DEFAULT_POOL_CONNECTIONS,
+        maxMessages: POOL_MESSAGES_PER_CONNECTION,
         disableFileAccess: true,
         disableUrlAccess: true,
         ...auth,
