@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { nextAttemptDelay, type Attempt, type RetryPolicy } from "../domain/message.js";
 import type { Provider } from "../domain/provider.js";
-import type { AttemptResolution, OutboxClaim } from "../store/outbox.js";
+import type { AttemptRecord, AttemptResolution, OutboxClaim } from "../store/outbox.js";
 import type { Store } from "../store/store.js";
 import type { AttemptOutcome, Channel, OutgoingMessage } from "./types.js";
 
@@ -17,6 +17,15 @@ export interface WorkerOptions {
   retry: RetryPolicy;
   /** Single node on its own database: leases left by a previous run are ended at start. */
   releaseLeasesOnStart: boolean;
+}
+
+/** Most attempts written in one transaction. */
+const MAX_RECORDS_PER_WRITE = 256;
+
+interface PendingRecord {
+  record: AttemptRecord;
+  done(recorded: boolean): void;
+  failed(err: unknown): void;
 }
 
 export interface Channels {
@@ -35,6 +44,8 @@ export class DeliveryWorker {
   private woken = false;
   private loopDone: Promise<void> = Promise.resolve();
   private heartbeat: NodeJS.Timeout | undefined;
+  private pendingRecords: PendingRecord[] = [];
+  private recording = false;
 
   constructor(
     private readonly store: Store,
@@ -80,7 +91,9 @@ export class DeliveryWorker {
   private async loop(): Promise<void> {
     while (this.running) {
       this.woken = false;
-      const free = this.options.concurrency - this.inflight.size;
+      // While more than half the slots are busy, finished attempts only free slots: the next claim
+      // then takes many messages in one write instead of one per finished attempt.
+      const free = this.inflight.size * 2 <= this.options.concurrency ? this.options.concurrency - this.inflight.size : 0;
       let claimed = 0;
       if (free > 0) {
         try {
@@ -166,12 +179,39 @@ export class DeliveryWorker {
       nodeId: this.options.nodeId,
     };
     const resolution = this.resolve(claim, outcome);
-    const recorded = await this.store.outbox.recordAttempt(nodeId, message.id, attempt, resolution);
+    const recorded = await this.record({ id: message.id, attempt, resolution });
     const fields = { message: message.id, provider: provider.id, state: resolution.state, code: outcome.smtpCode ?? outcome.httpStatus };
     if (!recorded) this.logger.warn(fields, "lost the lease on a message while sending it; another node owns it now");
     else if (resolution.state === "dead") this.logger.warn({ ...fields, reason: outcome.detail }, "message is dead");
     else if (resolution.state === "retrying") this.logger.info({ ...fields, reason: outcome.detail, next: resolution.nextAttemptAt }, "delivery failed; will retry");
     else this.logger.debug(fields, "message sent");
+  }
+
+  /**
+   * Queues an attempt for the next write. Attempts that finish while a write is under way go
+   * into the following one, so a busy worker commits many attempts per transaction.
+   */
+  private record(record: AttemptRecord): Promise<boolean> {
+    return new Promise((done, failed) => {
+      this.pendingRecords.push({ record, done, failed });
+      if (!this.recording) void this.writeRecords();
+    });
+  }
+
+  private async writeRecords(): Promise<void> {
+    this.recording = true;
+    // Attempts finishing in this turn of the event loop join the first write.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.pendingRecords.length > 0) {
+      const batch = this.pendingRecords.splice(0, MAX_RECORDS_PER_WRITE);
+      try {
+        const recorded = await this.store.outbox.recordAttempts(this.options.nodeId, batch.map((p) => p.record));
+        batch.forEach((p, i) => p.done(recorded[i]!));
+      } catch (err) {
+        for (const p of batch) p.failed(err);
+      }
+    }
+    this.recording = false;
   }
 
   private async send(provider: Provider, message: OutgoingMessage): Promise<AttemptOutcome> {

@@ -17,6 +17,13 @@ export interface AttemptResolution {
   lastError: string;
 }
 
+/** One finished attempt on a claimed message. */
+export interface AttemptRecord {
+  id: string;
+  attempt: Attempt;
+  resolution: AttemptResolution;
+}
+
 /** The durable outbox: accepted messages, their claims by workers and their attempt log. */
 export interface Outbox {
   /** Stores a message (or finds the one with the same idempotency key within 24 h) and commits. */
@@ -29,8 +36,11 @@ export interface Outbox {
    */
   claim(owner: string, limit: number, leaseMs: number, now: Date): Promise<OutboxClaim[]>;
   renewLeases(owner: string, ids: string[], leaseMs: number, now: Date): Promise<void>;
-  /** Records an attempt and the message's new state; false when the lease was lost meanwhile. */
-  recordAttempt(owner: string, id: string, attempt: Attempt, resolution: AttemptResolution): Promise<boolean>;
+  /**
+   * Records attempts and their messages' new states in one transaction; for each record, false
+   * when the lease was lost meanwhile (that record is left out).
+   */
+  recordAttempts(owner: string, records: AttemptRecord[]): Promise<boolean[]>;
   /** Gives a claimed message back without an attempt (e.g. no active provider any more). */
   release(owner: string, id: string, now: Date): Promise<void>;
   /** Ends every lease at once; only for a single node starting up. */
@@ -221,49 +231,59 @@ export class KyselyOutbox implements Outbox {
       .execute();
   }
 
-  async recordAttempt(owner: string, id: string, attempt: Attempt, resolution: AttemptResolution): Promise<boolean> {
+  async recordAttempts(owner: string, records: AttemptRecord[]): Promise<boolean[]> {
+    if (records.length === 0) return [];
     return this.db.transaction().execute(async (tx) => {
-      const row = await tx
+      const held = await tx
         .selectFrom("messages")
-        .select("attempt_count")
-        .where("id", "=", id)
+        .select(["id", "attempt_count"])
+        .where(
+          "id",
+          "in",
+          records.map((r) => r.id),
+        )
         .where("lease_owner", "=", owner)
         .where("state", "=", "sending")
-        .executeTakeFirst();
-      if (!row) return false;
-      const n = row.attempt_count + 1;
+        .execute();
+      const attemptCounts = new Map(held.map((row) => [row.id, row.attempt_count]));
+      const kept = records.filter((r) => attemptCounts.has(r.id));
+      if (kept.length === 0) return records.map(() => false);
       await tx
         .insertInto("message_attempts")
-        .values({
-          message_id: id,
-          n,
-          time: attempt.time.getTime(),
-          provider_id: attempt.providerId,
-          ok: attempt.ok ? 1 : 0,
-          permanent: attempt.permanent ? 1 : 0,
-          smtp_code: attempt.smtpCode ?? null,
-          http_status: attempt.httpStatus ?? null,
-          detail: attempt.detail,
-          duration_ms: Math.round(attempt.durationMs),
-          node_id: attempt.nodeId,
-        })
+        .values(
+          kept.map(({ id, attempt }) => ({
+            message_id: id,
+            n: attemptCounts.get(id)! + 1,
+            time: attempt.time.getTime(),
+            provider_id: attempt.providerId,
+            ok: attempt.ok ? 1 : 0,
+            permanent: attempt.permanent ? 1 : 0,
+            smtp_code: attempt.smtpCode ?? null,
+            http_status: attempt.httpStatus ?? null,
+            detail: attempt.detail,
+            duration_ms: Math.round(attempt.durationMs),
+            node_id: attempt.nodeId,
+          })),
+        )
         .execute();
       const now = Date.now();
-      await tx
-        .updateTable("messages")
-        .set({
-          state: resolution.state,
-          attempt_count: n,
-          next_attempt_at: resolution.nextAttemptAt?.getTime() ?? null,
-          last_error: resolution.lastError,
-          sent_at: resolution.state === "sent" ? attempt.time.getTime() : null,
-          lease_owner: null,
-          lease_until: null,
-          updated_at: now,
-        })
-        .where("id", "=", id)
-        .execute();
-      return true;
+      for (const { id, attempt, resolution } of kept) {
+        await tx
+          .updateTable("messages")
+          .set({
+            state: resolution.state,
+            attempt_count: attemptCounts.get(id)! + 1,
+            next_attempt_at: resolution.nextAttemptAt?.getTime() ?? null,
+            last_error: resolution.lastError,
+            sent_at: resolution.state === "sent" ? attempt.time.getTime() : null,
+            lease_owner: null,
+            lease_until: null,
+            updated_at: now,
+          })
+          .where("id", "=", id)
+          .execute();
+      }
+      return records.map((r) => attemptCounts.has(r.id));
     });
   }
 
