@@ -101,7 +101,22 @@ function toMessage(row: MessagesTable, attempts: Attempt[]): Message {
   };
 }
 
+/** Most messages committed in one transaction. */
+const MAX_ENQUEUES_PER_WRITE = 128;
+
+interface PendingEnqueue {
+  instanceId: string;
+  draft: MessageDraft;
+  ids: { id: string; headerMessageId: string };
+  now: Date;
+  accepted(result: { id: string; duplicate: boolean }): void;
+  failed(err: unknown): void;
+}
+
 export class KyselyOutbox implements Outbox {
+  private pendingEnqueues: PendingEnqueue[] = [];
+  private enqueuing = false;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: "sqlite" | "postgres",
@@ -130,54 +145,91 @@ export class KyselyOutbox implements Outbox {
     return rows.map((r) => toMessage(r, byMessage.get(r.id) ?? []));
   }
 
-  async enqueue(
+  enqueue(
     instanceId: string,
     draft: MessageDraft,
     ids: { id: string; headerMessageId: string },
     now: Date,
   ): Promise<{ id: string; duplicate: boolean }> {
-    const key = draft.idempotencyKey || null;
-    const result = await this.db.transaction().execute(async (tx) => {
-      if (key) {
-        const existing = await tx
-          .selectFrom("messages")
-          .select(["id", "created_at"])
-          .where("instance_id", "=", instanceId)
-          .where("idempotency_key", "=", key)
-          .executeTakeFirst();
-        if (existing && now.getTime() - num(existing.created_at) < IDEMPOTENCY_WINDOW_MS) return { id: existing.id, duplicate: true };
-        // An expired key is free again: the old message keeps its record without it.
-        if (existing) await tx.updateTable("messages").set({ idempotency_key: null }).where("id", "=", existing.id).execute();
-      }
-      await tx
-        .insertInto("messages")
-        .values({
-          id: ids.id,
-          instance_id: instanceId,
-          state: "queued",
-          recipients: JSON.stringify({ to: draft.to, cc: draft.cc, bcc: draft.bcc }),
-          subject: draft.subject,
-          text_body: draft.text,
-          html_body: draft.html,
-          reply_to: draft.replyTo,
-          header_message_id: ids.headerMessageId,
-          idempotency_key: key,
-          created_at: now.getTime(),
-          updated_at: now.getTime(),
-          age_base_at: now.getTime(),
-          next_attempt_at: now.getTime(),
-          sent_at: null,
-          attempt_count: 0,
-          last_error: "",
-          lease_owner: null,
-          lease_until: null,
-        })
-        .execute();
-      await this.feed.publish(tx, { kind: "outbox" });
-      return { id: ids.id, duplicate: false };
+    return new Promise((accepted, failed) => {
+      this.pendingEnqueues.push({ instanceId, draft, ids, now, accepted, failed });
+      if (!this.enqueuing) void this.writeEnqueues();
     });
-    if (!result.duplicate) this.feed.committed([{ kind: "outbox" }]);
-    return result;
+  }
+
+  /**
+   * Group commit: messages accepted while a write is under way (or in the same turn of the event
+   * loop) are committed together, and each caller hears back only after that commit.
+   */
+  private async writeEnqueues(): Promise<void> {
+    this.enqueuing = true;
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.pendingEnqueues.length > 0) {
+      const batch = this.pendingEnqueues.splice(0, MAX_ENQUEUES_PER_WRITE);
+      try {
+        const results = await this.commitEnqueues(batch);
+        batch.forEach((e, i) => e.accepted(results[i]!));
+      } catch (err) {
+        if (batch.length === 1) {
+          batch[0]!.failed(err);
+          continue;
+        }
+        // One message's failure (say, a concurrent duplicate key) must not fail the others.
+        for (const e of batch) await this.commitEnqueues([e]).then((r) => e.accepted(r[0]!), e.failed);
+      }
+    }
+    this.enqueuing = false;
+  }
+
+  private async commitEnqueues(batch: PendingEnqueue[]): Promise<{ id: string; duplicate: boolean }[]> {
+    const results = await this.db.transaction().execute(async (tx) => {
+      const out: { id: string; duplicate: boolean }[] = [];
+      for (const e of batch) out.push(await this.insertDraft(tx, e));
+      if (out.some((r) => !r.duplicate)) await this.feed.publish(tx, { kind: "outbox" });
+      return out;
+    });
+    if (results.some((r) => !r.duplicate)) this.feed.committed([{ kind: "outbox" }]);
+    return results;
+  }
+
+  private async insertDraft(tx: Transaction<Database>, { instanceId, draft, ids, now }: PendingEnqueue): Promise<{ id: string; duplicate: boolean }> {
+    const key = draft.idempotencyKey || null;
+    if (key) {
+      const existing = await tx
+        .selectFrom("messages")
+        .select(["id", "created_at"])
+        .where("instance_id", "=", instanceId)
+        .where("idempotency_key", "=", key)
+        .executeTakeFirst();
+      if (existing && now.getTime() - num(existing.created_at) < IDEMPOTENCY_WINDOW_MS) return { id: existing.id, duplicate: true };
+      // An expired key is free again: the old message keeps its record without it.
+      if (existing) await tx.updateTable("messages").set({ idempotency_key: null }).where("id", "=", existing.id).execute();
+    }
+    await tx
+      .insertInto("messages")
+      .values({
+        id: ids.id,
+        instance_id: instanceId,
+        state: "queued",
+        recipients: JSON.stringify({ to: draft.to, cc: draft.cc, bcc: draft.bcc }),
+        subject: draft.subject,
+        text_body: draft.text,
+        html_body: draft.html,
+        reply_to: draft.replyTo,
+        header_message_id: ids.headerMessageId,
+        idempotency_key: key,
+        created_at: now.getTime(),
+        updated_at: now.getTime(),
+        age_base_at: now.getTime(),
+        next_attempt_at: now.getTime(),
+        sent_at: null,
+        attempt_count: 0,
+        last_error: "",
+        lease_owner: null,
+        lease_until: null,
+      })
+      .execute();
+    return { id: ids.id, duplicate: false };
   }
 
   async get(instanceId: string, id: string): Promise<Message | undefined> {
