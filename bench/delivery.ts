@@ -9,11 +9,30 @@
 import nodemailer from "nodemailer";
 import { DEFAULT_POOL_CONNECTIONS, POOL_MESSAGES_PER_CONNECTION, mailOf } from "../src/delivery/smtp-channel.js";
 import type { SmtpSettings } from "../src/domain/provider.js";
-import { activateSinkProvider, notification, startBenchNode } from "./support/mailroom.js";
-import { commandLine, fixed, intOptions, printTable, quantile, rate, runConcurrently } from "./support/measure.js";
+import { activateSinkProvider, notification, startBenchNode, type BenchNode } from "./support/mailroom.js";
+import { commandLine, cpuMsOf, fixed, intOptions, machineNote, printTable, quantile, rate, runConcurrently } from "./support/measure.js";
 import { startSmtpSink, type SmtpSink } from "./support/sink.js";
 
 const options = intOptions({ messages: 2000, clients: 4, warmup: 200 });
+
+/** CPU ms per measured message each process used from now until the returned function is called. */
+function cpuMeter(pids: (number | undefined)[]): () => (number | undefined)[] {
+  const before = pids.map(cpuMsOf);
+  return () => pids.map((pid, i) => {
+    const after = cpuMsOf(pid);
+    return after === undefined || before[i] === undefined ? undefined : (after - before[i]!) / options.messages;
+  });
+}
+
+async function untilSent(node: BenchNode, expected: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const sent = await node.api.call<{ totalResult: string }>("GET", "/v1/messages?state=sent&limit=1");
+    if (Number(sent.totalResult) === expected) return;
+    if (Date.now() > deadline) throw new Error(`mailroom reports ${sent.totalResult} messages sent, expected ${expected}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 async function throughMailroom(sink: SmtpSink) {
   const node = await startBenchNode({ clients: options.clients });
@@ -25,17 +44,18 @@ async function throughMailroom(sink: SmtpSink) {
     await sink.waitFor(options.warmup);
     await sink.reset();
 
+    const cpu = cpuMeter([node.process.child.pid, sink.pid]);
     const submitted = await runConcurrently(options.messages, options.clients, (i) => send(options.warmup + i));
     const received = await sink.waitFor(options.messages);
-    const sent = await node.api.call<{ totalResult: string }>("GET", "/v1/messages?state=sent&limit=1");
-    if (Number(sent.totalResult) !== options.warmup + options.messages) {
-      throw new Error(`mailroom reports ${sent.totalResult} messages sent, expected ${options.warmup + options.messages}`);
-    }
+    const [mailroomCpu, sinkCpu] = cpu();
+    // The sink has each message before mailroom records its attempt; wait for the records.
+    await untilSent(node, options.warmup + options.messages);
     return {
       elapsedMs: received - submitted.started,
       acceptMs: submitted.elapsedMs,
       p50: quantile(submitted.latencies, 0.5),
       p99: quantile(submitted.latencies, 0.99),
+      cpu: { sender: mailroomCpu, sink: sinkCpu },
     };
   } finally {
     await node.stop();
@@ -71,15 +91,18 @@ async function throughBareTransport(sink: SmtpSink) {
     await sink.reset();
     await Promise.all(Array.from({ length: options.warmup }, (_, i) => send(i)));
     await sink.reset();
+    const cpu = cpuMeter([process.pid, sink.pid]);
     const started = performance.now();
     await Promise.all(Array.from({ length: options.messages }, (_, i) => send(options.warmup + i)));
     const received = await sink.waitFor(options.messages);
-    return { elapsedMs: received - started };
+    const [senderCpu, sinkCpu] = cpu();
+    return { elapsedMs: received - started, cpu: { sender: senderCpu, sink: sinkCpu } };
   } finally {
     transport.close();
   }
 }
 
+const machine = machineNote();
 const sink = await startSmtpSink();
 try {
   const mailroom = await throughMailroom(sink);
@@ -89,13 +112,22 @@ try {
   console.log(`\n${commandLine("bench:delivery")}`);
   console.log(
     `${options.messages} messages (after ${options.warmup} warm-up), ${options.clients} API clients, ` +
-      `${DEFAULT_POOL_CONNECTIONS} SMTP connections, Node ${process.version}\n`,
+      `${DEFAULT_POOL_CONNECTIONS} SMTP connections, Node ${process.version}, ${machine}\n`,
   );
+  const cpuCell = (ms: number | undefined) => (ms === undefined ? "-" : fixed(ms, 2));
   printTable(
-    ["path", "msgs/s", "seconds", "accept p50 ms", "accept p99 ms"],
+    ["path", "msgs/s", "seconds", "accept p50 ms", "accept p99 ms", "sender CPU ms/msg", "sink CPU ms/msg"],
     [
-      ["mailroom (API -> outbox -> SMTP)", fixed(mailroomRate), fixed(mailroom.elapsedMs / 1000, 2), fixed(mailroom.p50, 2), fixed(mailroom.p99, 2)],
-      ["bare pooled nodemailer", fixed(bareRate), fixed(bare.elapsedMs / 1000, 2), "-", "-"],
+      [
+        "mailroom (API -> outbox -> SMTP)",
+        fixed(mailroomRate),
+        fixed(mailroom.elapsedMs / 1000, 2),
+        fixed(mailroom.p50, 2),
+        fixed(mailroom.p99, 2),
+        cpuCell(mailroom.cpu.sender),
+        cpuCell(mailroom.cpu.sink),
+      ],
+      ["bare pooled nodemailer", fixed(bareRate), fixed(bare.elapsedMs / 1000, 2), "-", "-", cpuCell(bare.cpu.sender), cpuCell(bare.cpu.sink)],
     ],
   );
   console.log(`\nratio mailroom / bare: ${fixed(mailroomRate / bareRate, 2)}`);

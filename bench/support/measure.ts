@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 
 /** The q-quantile (0..1) of already sorted values, nearest rank. */
@@ -60,4 +62,27 @@ export function intOptions<T extends Record<string, number>>(defaults: T): T {
 export function commandLine(script: string): string {
   const args = process.argv.slice(2);
   return `npm run ${script}${args.length ? ` -- ${args.join(" ")}` : ""}`;
+}
+
+/** CPU time (user + system) a process has used so far in ms, from /proc; undefined elsewhere. */
+export function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux's USER_HZ; 100 on every mainstream architecture. */
+const CLOCK_TICKS = 100;
+
+/** A note when other work kept the machine's cores busy at the start of the run. */
+export function machineNote(): string {
+  const [load1] = loadavg();
+  const cores = availableParallelism();
+  return `${cores} cores, load average ${load1!.toFixed(2)} at start${load1! > 0.5 ? " (other work was running: figures are lower and noisier)" : ""}`;
 }

@@ -7,6 +7,7 @@ const ENTRY = fileURLToPath(new URL("./smtp-sink.ts", import.meta.url));
 export interface SmtpSink {
   host: string;
   port: number;
+  pid: number | undefined;
   /** Starts counting from zero. */
   reset(): Promise<void>;
   /** Resolves (with the time it learned of it) once `count` messages arrived since the last reset. */
@@ -33,6 +34,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   return {
     host: `127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     async reset() {
       const done = next((m) => (m.reset ? true : undefined));
       child.send({ reset: true });
