@@ -1,0 +1,62 @@
+// Delivery throughput with one mailroom node and with three nodes on one PostgreSQL database.
+//
+//   npm run bench:nodes [-- --messages 2000 --clients 6]
+//
+// Each configuration gets a fresh PostgreSQL database (dropped afterwards) and fresh
+// `mailroom serve` child processes sharing MAILROOM_DATABASE_URL and MAILROOM_MASTER_KEY, each on
+// its own port. The clients submit round-robin through every node; the rate is end to end, from
+// the first submission to the last message received by the SMTP sink (its own child process).
+import { randomBytes } from "node:crypto";
+import { activateSinkProvider, createBenchDatabase, notification, startBenchNode, type BenchNode } from "./support/mailroom.js";
+import { commandLine, fixed, intOptions, machineNote, printTable, quantile, rate, runConcurrently } from "./support/measure.js";
+import { startSmtpSink, type SmtpSink } from "./support/sink.js";
+
+const options = intOptions({ messages: 2000, clients: 6, warmup: 200 });
+
+async function deliverWith(nodeCount: number, sink: SmtpSink) {
+  const database = await createBenchDatabase();
+  const masterKey = randomBytes(32).toString("base64");
+  const nodes: BenchNode[] = [];
+  try {
+    for (let i = 0; i < nodeCount; i++) nodes.push(await startBenchNode({ databaseUrl: database.url, masterKey, clients: options.clients }));
+    await activateSinkProvider(nodes[0]!.api, sink.host);
+    const send = (i: number) => nodes[i % nodes.length]!.api.call("POST", "/v1/messages", notification(i));
+    await sink.reset();
+    await runConcurrently(options.warmup, options.clients, send);
+    await sink.waitFor(options.warmup);
+    await sink.reset();
+    const submitted = await runConcurrently(options.messages, options.clients, (i) => send(options.warmup + i));
+    const received = await sink.waitFor(options.messages);
+    return {
+      rate: rate(options.messages, received - submitted.started),
+      acceptRate: rate(options.messages, submitted.elapsedMs),
+      p50: quantile(submitted.latencies, 0.5),
+      p99: quantile(submitted.latencies, 0.99),
+    };
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await database.drop();
+  }
+}
+
+const machine = machineNote();
+const sink = await startSmtpSink();
+try {
+  const one = await deliverWith(1, sink);
+  const three = await deliverWith(3, sink);
+  console.log(`\n${commandLine("bench:nodes")}`);
+  console.log(
+    `${options.messages} messages (after ${options.warmup} warm-up), ${options.clients} API clients round-robin over the nodes, ` +
+      `PostgreSQL, Node ${process.version}, ${machine}\n`,
+  );
+  printTable(
+    ["nodes", "msgs/s end to end", "accept msgs/s", "accept p50 ms", "accept p99 ms"],
+    [
+      ["1", fixed(one.rate), fixed(one.acceptRate), fixed(one.p50, 2), fixed(one.p99, 2)],
+      ["3", fixed(three.rate), fixed(three.acceptRate), fixed(three.p50, 2), fixed(three.p99, 2)],
+    ],
+  );
+  console.log(`\nratio 3 nodes / 1 node: ${fixed(three.rate / one.rate, 2)}`);
+} finally {
+  await sink.close();
+}
