@@ -21,6 +21,8 @@ export interface WorkerOptions {
 
 /** Most attempts written in one transaction. */
 const MAX_RECORDS_PER_WRITE = 256;
+/** How long a busy worker gathers finished attempts before writing them. */
+const RECORD_WINDOW_MS = 5;
 
 interface PendingRecord {
   record: AttemptRecord;
@@ -200,8 +202,9 @@ export class DeliveryWorker {
 
   private async writeRecords(): Promise<void> {
     this.recording = true;
-    // Attempts finishing in this turn of the event loop join the first write.
-    await new Promise((resolve) => setImmediate(resolve));
+    // With other attempts in flight, those finishing within a few milliseconds join this write.
+    const window = this.inflight.size > 1 ? RECORD_WINDOW_MS : 0;
+    await new Promise((resolve) => setTimeout(resolve, window));
     while (this.pendingRecords.length > 0) {
       const batch = this.pendingRecords.splice(0, MAX_RECORDS_PER_WRITE);
       try {
