@@ -54,11 +54,9 @@ class BlockedAddressError extends Error {
  * address actually dialed (a custom lookup), so a name that resolves differently at send time
  * than at save time cannot reach a private range; redirects are never followed.
  *
- * Outcomes: 2xx is delivered. 5xx, 408, 429, timeouts and network errors are temporary. 3xx
- * (not followed) and other 4xx are permanent: the endpoint answered and refused this request,
- * and resending the same body gets the same answer. The spec says "retried" for any non-2xx;
- * we keep retries for answers that can change, so a misconfigured endpoint shows up as dead
- * messages at once instead of after the retry budget.
+ * Outcomes: 2xx is delivered. Any other answer (a redirect is never followed), a timeout or a
+ * network error is a failed attempt that is retried, as the contract says for webhooks: the
+ * receiving side is the operator's own code, and a fix there should let waiting messages through.
  */
 export class WebhookChannel implements Channel {
   constructor(private readonly options: WebhookChannelOptions) {}
@@ -80,9 +78,8 @@ export class WebhookChannel implements Channel {
       const res = await this.post(url, body, signature);
       const status = res.statusCode ?? 0;
       if (status >= 200 && status < 300) return { ok: true, permanent: false, httpStatus: status, detail: `HTTP ${status}`, durationMs: elapsed() };
-      const temporary = status >= 500 || status === 408 || status === 429;
       const detail = status >= 300 && status < 400 ? `HTTP ${status} redirect to ${res.headers.location ?? "(none)"} not followed` : `HTTP ${status} ${res.statusMessage ?? ""}`.trim();
-      return { ok: false, permanent: !temporary, httpStatus: status, detail, durationMs: elapsed() };
+      return { ok: false, permanent: false, httpStatus: status, detail, durationMs: elapsed() };
     } catch (err) {
       if (err instanceof BlockedAddressError) return { ok: false, permanent: true, detail: err.message, durationMs: elapsed() };
       const e = err as NodeJS.ErrnoException;

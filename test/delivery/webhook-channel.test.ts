@@ -94,10 +94,10 @@ describe("webhook channel", () => {
     assert.equal(outcome.httpStatus, 500);
   });
 
-  it("a 404 answer is a permanent failure", async () => {
+  it("a 404 answer is a failed attempt that is retried", async () => {
     const outcome = await channel.send(httpProvider(`${base}/missing`), outgoingMessage());
     assert.equal(outcome.ok, false);
-    assert.equal(outcome.permanent, true);
+    assert.equal(outcome.permanent, false);
     assert.equal(outcome.httpStatus, 404);
   });
 
@@ -105,6 +105,7 @@ describe("webhook channel", () => {
     const before = received.length;
     const outcome = await channel.send(httpProvider(`${base}/redirect`), outgoingMessage());
     assert.equal(outcome.ok, false);
+    assert.equal(outcome.permanent, false);
     assert.equal(outcome.httpStatus, 302);
     assert.deepEqual(received.slice(before).map((r) => r.path), ["/redirect"]);
   });
