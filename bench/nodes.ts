@@ -8,7 +8,7 @@
 // the first submission to the last message received by the SMTP sink (its own child process).
 import { randomBytes } from "node:crypto";
 import { activateSinkProvider, createBenchDatabase, notification, startBenchNode, type BenchNode } from "./support/mailroom.js";
-import { commandLine, fixed, intOptions, machineNote, printTable, quantile, rate, runConcurrently } from "./support/measure.js";
+import { commandLine, cpuMsOf, fixed, intOptions, machineNote, printTable, quantile, rate, runConcurrently } from "./support/measure.js";
 import { startSmtpSink, type SmtpSink } from "./support/sink.js";
 
 const options = intOptions({ messages: 2000, clients: 6, warmup: 200 });
@@ -25,9 +25,16 @@ async function deliverWith(nodeCount: number, sink: SmtpSink) {
     await runConcurrently(options.warmup, options.clients, send);
     await sink.waitFor(options.warmup);
     await sink.reset();
+    const pids = nodes.map((n) => n.process.child.pid);
+    const cpuBefore = pids.map(cpuMsOf);
     const submitted = await runConcurrently(options.messages, options.clients, (i) => send(options.warmup + i));
     const received = await sink.waitFor(options.messages);
+    const cpuAfter = pids.map(cpuMsOf);
+    const cpuMs = cpuAfter.every((c, i) => c !== undefined && cpuBefore[i] !== undefined)
+      ? cpuAfter.reduce((sum, c, i) => sum! + c! - cpuBefore[i]!, 0)! / options.messages
+      : undefined;
     return {
+      cpuMs,
       rate: rate(options.messages, received - submitted.started),
       acceptRate: rate(options.messages, submitted.elapsedMs),
       p50: quantile(submitted.latencies, 0.5),
@@ -50,11 +57,15 @@ try {
       `PostgreSQL, Node ${process.version}, ${machine}\n`,
   );
   printTable(
-    ["nodes", "msgs/s end to end", "accept msgs/s", "accept p50 ms", "accept p99 ms"],
-    [
-      ["1", fixed(one.rate), fixed(one.acceptRate), fixed(one.p50, 2), fixed(one.p99, 2)],
-      ["3", fixed(three.rate), fixed(three.acceptRate), fixed(three.p50, 2), fixed(three.p99, 2)],
-    ],
+    ["nodes", "msgs/s end to end", "accept msgs/s", "accept p50 ms", "accept p99 ms", "mailroom CPU ms/msg (all nodes)"],
+    [one, three].map((r, i) => [
+      String(i === 0 ? 1 : 3),
+      fixed(r.rate),
+      fixed(r.acceptRate),
+      fixed(r.p50, 2),
+      fixed(r.p99, 2),
+      r.cpuMs === undefined ? "-" : fixed(r.cpuMs, 2),
+    ]),
   );
   console.log(`\nratio 3 nodes / 1 node: ${fixed(three.rate / one.rate, 2)}`);
 } finally {

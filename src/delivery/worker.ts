@@ -21,6 +21,8 @@ export interface WorkerOptions {
 
 /** Most attempts written in one transaction. */
 const MAX_RECORDS_PER_WRITE = 256;
+/** How long wake-ups are gathered after a claim found the outbox empty. */
+const CLAIM_GATHER_MS = 5;
 /** How long a busy worker gathers finished attempts before writing them. */
 const RECORD_WINDOW_MS = 5;
 
@@ -48,6 +50,8 @@ export class DeliveryWorker {
   private heartbeat: NodeJS.Timeout | undefined;
   private pendingRecords: PendingRecord[] = [];
   private recording = false;
+  /** When a claim last found fewer due messages than it had room for. */
+  private drainedAt = 0;
 
   constructor(
     private readonly store: Store,
@@ -92,6 +96,10 @@ export class DeliveryWorker {
 
   private async loop(): Promise<void> {
     while (this.running) {
+      // Right after a claim found the outbox empty, wake-ups (one per accepted message, and on
+      // PostgreSQL from every node) are gathered for a moment so that one claim serves many.
+      const gather = this.drainedAt + CLAIM_GATHER_MS - Date.now();
+      if (gather > 0) await new Promise((resolve) => setTimeout(resolve, gather));
       this.woken = false;
       // While more than half the slots are busy, finished attempts only free slots: the next claim
       // then takes many messages in one write instead of one per finished attempt.
@@ -102,6 +110,7 @@ export class DeliveryWorker {
           const claims = await this.store.outbox.claim(this.options.nodeId, free, this.options.leaseMs, new Date());
           for (const claim of claims) this.dispatch(claim);
           claimed = claims.length;
+          if (claimed < free) this.drainedAt = Date.now();
         } catch (err) {
           this.logger.error({ err }, "claiming messages from the outbox failed");
         }
