@@ -66,7 +66,7 @@ export class DeliveryWorker {
       if (released) this.logger.warn({ messages: released }, "resuming messages that were in flight when the previous run stopped");
     }
     this.running = true;
-    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.options.leaseMs / 3)));
+    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.options.leaseMs / 4)));
     this.heartbeat.unref();
     this.loopDone = this.loop();
   }
