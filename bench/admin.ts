@@ -6,7 +6,7 @@
 // PostgreSQL in a new database that is dropped afterwards. Writes are AddEmailProviderSMTP and
 // UpdateEmailProviderSMTP; reads are GetEmailProviderById and ListEmailProviders (first page of
 // 20), each timed on its own with the same number of concurrent clients.
-import { createBenchDatabase, startBenchNode } from "./support/mailroom.js";
+import { createBenchDatabase, startBenchNode, type BenchNode } from "./support/mailroom.js";
 import { commandLine, fixed, intOptions, machineNote, printTable, quantile, rate, runConcurrently } from "./support/measure.js";
 import type { ApiClient } from "./support/http.js";
 
@@ -28,7 +28,16 @@ interface Figures {
   [operation: string]: { opsPerSecond: number; p50: number; p99: number };
 }
 
-async function measure(api: ApiClient): Promise<Figures> {
+async function measure(node: BenchNode): Promise<Figures> {
+  try {
+    return await measureOn(node.api);
+  } catch (err) {
+    console.error(`mailroom's error log:\n${node.errorLog()}`);
+    throw err;
+  }
+}
+
+async function measureOn(api: ApiClient): Promise<Figures> {
   const figures: Figures = {};
   const timed = async (name: string, count: number, op: (i: number) => Promise<unknown>) => {
     const run = await runConcurrently(count, options.clients, op);
@@ -50,7 +59,7 @@ async function measure(api: ApiClient): Promise<Figures> {
 async function onSqlite(): Promise<Figures> {
   const node = await startBenchNode({ clients: options.clients });
   try {
-    return await measure(node.api);
+    return await measure(node);
   } finally {
     await node.stop();
   }
@@ -61,7 +70,7 @@ async function onPostgres(): Promise<Figures> {
   try {
     const node = await startBenchNode({ databaseUrl: database.url, clients: options.clients });
     try {
-      return await measure(node.api);
+      return await measure(node);
     } finally {
       await node.stop();
     }

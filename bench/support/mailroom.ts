@@ -12,6 +12,8 @@ export const BENCH_TOKEN = "bench-admin-token-0123456789abcdef";
 export interface BenchNode {
   process: NodeProcess;
   api: ApiClient;
+  /** The error lines mailroom logged so far, for a failed run's report. */
+  errorLog(): string;
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,12 @@ export async function startBenchNode(options: NodeOptions = {}): Promise<BenchNo
   return {
     process: child,
     api,
+    errorLog: () =>
+      child
+        .output()
+        .split("\n")
+        .filter((line) => /"level":(50|60)/.test(line))
+        .join("\n"),
     async stop() {
       api.close();
       const code = await child.kill("SIGTERM");
