@@ -38,7 +38,8 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
   if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true });
   const keyring = loadKeyring(config, (message) => logger.warn(message));
   const store = await openStore(config, logger);
-  const instance = await store.ensureDefaultInstance(newId(), "default");
+  // Nodes starting together on one database must agree on one default instance.
+  const instance = await store.exclusive(() => store.ensureDefaultInstance(newId(), "default"));
   return { config, logger, store, keyring, instance, tokens: new TokenService(store) };
 }
 
@@ -53,11 +54,13 @@ export interface RunningApp {
 export async function startApp(core: Core): Promise<RunningApp> {
   const { config, logger, store, keyring, instance, tokens } = core;
   let bootstrapToken: string | undefined;
-  if (config.bootstrapToken) {
-    await tokens.ensure(instance.id, config.bootstrapToken, "MAILROOM_BOOTSTRAP_TOKEN");
-  } else if ((await store.listTokens(instance.id)).length === 0) {
-    bootstrapToken = (await tokens.create(instance.id, "IAM_OWNER", "generated on first start")).token;
-  }
+  await store.exclusive(async () => {
+    if (config.bootstrapToken) {
+      await tokens.ensure(instance.id, config.bootstrapToken, "MAILROOM_BOOTSTRAP_TOKEN");
+    } else if ((await store.listTokens(instance.id)).length === 0) {
+      bootstrapToken = (await tokens.create(instance.id, "IAM_OWNER", "generated on first start")).token;
+    }
+  });
 
   const webhookGuard = new WebhookGuard(config.webhookDenyList);
   const providers = new ProviderService(store, keyring, webhookGuard);

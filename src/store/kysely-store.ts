@@ -1,4 +1,4 @@
-import { Kysely, Migrator, type Migration, type Transaction } from "kysely";
+import { Kysely, Migrator, sql, type Migration, type Transaction } from "kysely";
 import { applyProviderEvent, type Provider, type ProviderEvent } from "../domain/provider.js";
 import * as m0001 from "./migrations/0001_providers.js";
 import * as m0002 from "./migrations/0002_outbox.js";
@@ -121,6 +121,9 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 const SEALED = /^v1:[0-9a-f]{16}:/;
+
+/** Advisory lock key of `exclusive` sections on PostgreSQL. */
+const BOOTSTRAP_LOCK = 0x6d726273;
 
 function resealJson(value: unknown, reseal: (sealed: string) => string): { value: unknown; count: number } {
   if (typeof value === "string") return SEALED.test(value) ? { value: reseal(value), count: 1 } : { value, count: 0 };
@@ -320,6 +323,18 @@ export class KyselyStore extends Reader implements Store {
   async revokeToken(id: string): Promise<boolean> {
     const result = await this.db.updateTable("tokens").set({ revoked_at: Date.now() }).where("id", "=", id).where("revoked_at", "is", null).executeTakeFirst();
     return num(result.numUpdatedRows) === 1;
+  }
+
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.dialect !== "postgres") return fn();
+    return this.db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${BOOTSTRAP_LOCK})`.execute(conn);
+      try {
+        return await fn();
+      } finally {
+        await sql`select pg_advisory_unlock(${BOOTSTRAP_LOCK})`.execute(conn);
+      }
+    });
   }
 
   async resealSecrets(reseal: (sealed: string) => string): Promise<number> {

@@ -82,6 +82,12 @@ export interface Store extends ProviderReader {
   /** Returns false when no unrevoked token has that id. */
   revokeToken(id: string): Promise<boolean>;
 
+  /**
+   * Runs `fn` while no other mailroom process on this database runs an `exclusive` section
+   * (start-up bootstrapping when several nodes start at once).
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+
   /** Re-seals every stored secret (projection and event payloads) with `reseal`, in one transaction. */
   resealSecrets(reseal: (sealed: string) => string): Promise<number>;
 

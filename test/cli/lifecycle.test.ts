@@ -7,7 +7,7 @@ import { openCore, type Core } from "../../src/app.js";
 import { readConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { rest } from "../support/app.js";
-import { runCli, startServer, type ServerProcess } from "../support/child.js";
+import { runCli, startNode, type NodeProcess } from "../support/node-process.js";
 
 // mailroom as an operator runs it: a child process on a data dir, stopped with SIGTERM, started
 // again, and managed with the CLI while it runs.
@@ -40,7 +40,7 @@ function dataFilesText(dataDir: string): string {
 describe("a mailroom process on a data dir", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "mailroom-lifecycle-"));
   const env = { MAILROOM_DATA_DIR: dataDir, MAILROOM_BOOTSTRAP_TOKEN: TOKEN, MAILROOM_LOG_LEVEL: "trace" };
-  let server: ServerProcess;
+  let server: NodeProcess;
   let api: { url: string; auth: string };
   const responses: string[] = [];
   const ids: { plain?: string; xoauth2?: string; http?: string } = {};
@@ -54,7 +54,7 @@ describe("a mailroom process on a data dir", () => {
   };
 
   before(async () => {
-    server = await startServer(env);
+    server = await startNode(env);
     api = { url: server.url, auth: `Bearer ${TOKEN}` };
     const plain = await call("POST", "/admin/v1/email/smtp", {
       senderAddress: "noreply@example.com",
@@ -124,7 +124,7 @@ describe("a mailroom process on a data dir", () => {
   });
 
   it("keeps every provider, its state and its secrets across a restart", async () => {
-    server = await startServer(env);
+    server = await startNode(env);
     api = { url: server.url, auth: `Bearer ${TOKEN}` };
     const listed = await call("POST", "/admin/v1/email/_search", { query: { asc: true } });
     assert.deepEqual(
@@ -160,7 +160,7 @@ describe("a mailroom process on a data dir", () => {
       assert.equal(auth?.kind === "plain" && auth.password && core.keyring.keyIdOfSealed(auth.password), core.keyring.primaryKeyId);
       assert.equal(auth?.kind === "plain" && auth.password && core.keyring.open(auth.password), NEW_PASSWORD);
     });
-    server = await startServer(env);
+    server = await startNode(env);
     api = { url: server.url, auth: `Bearer ${TOKEN}` };
     const http = await call("GET", `/admin/v1/email/${ids.http}`);
     assert.equal(http.body.config.http.signingKey, signingKey);
@@ -170,10 +170,10 @@ describe("a mailroom process on a data dir", () => {
 describe("the first start", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "mailroom-first-"));
   const env = { MAILROOM_DATA_DIR: dataDir, MAILROOM_LOG_LEVEL: "info" };
-  let server: ServerProcess;
+  let server: NodeProcess;
   let printed = "";
   before(async () => {
-    server = await startServer(env);
+    server = await startNode(env);
     // The token is printed right before the ready line.
     printed = /mailroom admin token[^\n]*\n\n\s+(\S+)/.exec(server.output())?.[1] ?? "";
   });
@@ -219,7 +219,7 @@ describe("the first start", () => {
 
   it("does not print a token again on the next start", async () => {
     assert.equal(await server.stop(), 0);
-    server = await startServer(env);
+    server = await startNode(env);
     assert.doesNotMatch(server.output(), /mailroom admin token/);
     assert.equal((await rest({ url: server.url, auth: `Bearer ${printed}` }, "POST", "/admin/v1/email/_search", {})).status, 200);
   });

@@ -3,6 +3,15 @@ import { fileURLToPath } from "node:url";
 
 const BIN = fileURLToPath(new URL("../../bin/mailroom.js", import.meta.url));
 
+/** Only what the child needs: nothing of this process's MAILROOM_* settings leaks in. */
+const childEnv = (env: Record<string, string>) => ({
+  PATH: process.env.PATH ?? "",
+  HOME: process.env.HOME ?? "",
+  MAILROOM_LISTEN: "127.0.0.1:0",
+  MAILROOM_WEBHOOK_DENY_LIST: "none",
+  ...env,
+});
+
 export interface NodeProcess {
   url: string;
   child: ChildProcess;
@@ -11,12 +20,14 @@ export interface NodeProcess {
   /** Resolves with the exit code (or the signal's name). */
   exited: Promise<number | string>;
   kill(signal?: NodeJS.Signals): Promise<number | string>;
+  /** SIGTERM: the graceful shutdown; resolves with the exit code. */
+  stop(): Promise<number | string>;
 }
 
 /** Runs `mailroom serve` in a child process and waits for its ready line (logged at info). */
 export async function startNode(env: Record<string, string>, timeoutMs = 30_000): Promise<NodeProcess> {
   const child = spawn(process.execPath, [BIN, "serve"], {
-    env: { ...process.env, MAILROOM_LISTEN: "127.0.0.1:0", MAILROOM_WEBHOOK_DENY_LIST: "none", ...env },
+    env: childEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -50,5 +61,20 @@ export async function startNode(env: Record<string, string>, timeoutMs = 30_000)
       child.kill(signal);
       return exited;
     },
+    async stop() {
+      child.kill("SIGTERM");
+      return exited;
+    },
   };
+}
+
+/** Runs a `mailroom` CLI command to its end. */
+export async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+  child.stderr!.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+  return { code, stdout, stderr };
 }
