@@ -102,7 +102,7 @@ async function throughBareTransport(sink: SmtpSink) {
   }
 }
 
-const machine = machineNote();
+const machine = await machineNote();
 const sink = await startSmtpSink();
 try {
   const mailroom = await throughMailroom(sink);

@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { activateSinkProvider, createBenchDatabase, notification, startBenchNode, type BenchNode } from "./support/mailroom.js";
 import { commandLine, cpuMsOf, fixed, intOptions, machineNote, printTable, quantile, rate, runConcurrently } from "./support/measure.js";
+import { RetryCounter } from "./support/http.js";
 import { startSmtpSink, type SmtpSink } from "./support/sink.js";
 
 const options = intOptions({ messages: 2000, clients: 6, warmup: 200 });
@@ -20,19 +21,12 @@ async function deliverWith(nodeCount: number, sink: SmtpSink) {
   try {
     for (let i = 0; i < nodeCount; i++) nodes.push(await startBenchNode({ databaseUrl: database.url, masterKey, clients: options.clients }));
     await activateSinkProvider(nodes[0]!.api, sink.host);
-    let retried = 0;
+    const retries = new RetryCounter();
     // Like an application would: an idempotency key per message, and a failed submission is
     // retried (through the next node). Retries are counted and reported, not hidden.
-    const send = async (i: number) => {
+    const send = (i: number) => {
       const body = { ...notification(i), idempotencyKey: `bench-${i}` };
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await nodes[(i + attempt) % nodes.length]!.api.call("POST", "/v1/messages", body);
-        } catch (err) {
-          if (attempt >= 2 || !/: 5\d\d /.test((err as Error).message)) throw err;
-          retried += 1;
-        }
-      }
+      return retries.run((attempt) => nodes[(i + attempt) % nodes.length]!.api.call("POST", "/v1/messages", body));
     };
     await sink.reset();
     await runConcurrently(options.warmup, options.clients, send);
@@ -47,7 +41,7 @@ async function deliverWith(nodeCount: number, sink: SmtpSink) {
       ? cpuAfter.reduce((sum, c, i) => sum! + c! - cpuBefore[i]!, 0)! / options.messages
       : undefined;
     return {
-      retried,
+      retried: retries.count,
       cpuMs,
       rate: rate(options.messages, received - submitted.started),
       acceptRate: rate(options.messages, submitted.elapsedMs),
@@ -63,7 +57,7 @@ async function deliverWith(nodeCount: number, sink: SmtpSink) {
   }
 }
 
-const machine = machineNote();
+const machine = await machineNote();
 const sink = await startSmtpSink();
 try {
   const one = await deliverWith(1, sink);

@@ -80,9 +80,26 @@ export function cpuMsOf(pid: number | undefined): number | undefined {
 /** Linux's USER_HZ; 100 on every mainstream architecture. */
 const CLOCK_TICKS = 100;
 
-/** A note when other work kept the machine's cores busy at the start of the run. */
-export function machineNote(): string {
-  const [load1] = loadavg();
+function cpuTimes(): { idle: number; total: number } | undefined {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: fields[3]! + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The machine before the run: cores, and how busy they were over the last second (from /proc/stat;
+ * the load average would still count the previous benchmark). Other work makes figures lower.
+ */
+export async function machineNote(): Promise<string> {
   const cores = availableParallelism();
-  return `${cores} cores, load average ${load1!.toFixed(2)} at start${load1! > 0.5 ? " (other work was running: figures are lower and noisier)" : ""}`;
+  const before = cpuTimes();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const after = cpuTimes();
+  if (!before || !after) return `${cores} cores, load average ${loadavg()[0]!.toFixed(2)} at start`;
+  const busy = 1 - (after.idle - before.idle) / (after.total - before.total);
+  const note = busy > 0.1 ? " (other work was running: figures are lower and noisier)" : "";
+  return `${cores} cores, ${Math.round(busy * 100)}% busy in the second before the run${note}`;
 }
