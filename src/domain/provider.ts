@@ -323,12 +323,3 @@ export function diffSmtpSettings(current: SmtpSettings, next: SmtpSettings, box:
   if (!sameAuth(current.auth, next.auth, box)) changes.auth = next.auth;
   return changes;
 }
-
-/** Secret kinds a provider can hold, for the audit trail and key rotation. */
-export function sealedSecretsOf(settings: SmtpSettings | HttpSettings): Sealed[] {
-  if ("signingKey" in settings) return [settings.signingKey];
-  const auth = settings.auth;
-  if (auth.kind === "plain") return auth.password ? [auth.password] : [];
-  if (auth.kind === "xoauth2") return auth.clientSecret ? [auth.clientSecret] : [];
-  return [];
-}

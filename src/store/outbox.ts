@@ -55,7 +55,6 @@ export interface Outbox {
   ): Promise<Message | undefined>;
   /** The earliest time a queued or retrying message is due, for the worker's sleep. */
   nextDue(): Promise<Date | null>;
-  counts(): Promise<Record<string, number>>;
 }
 
 const num = (v: number | string | bigint) => Number(v);
@@ -402,10 +401,5 @@ export class KyselyOutbox implements Outbox {
       .where((eb) => eb.exists(activeProviderOf(eb)))
       .executeTakeFirst();
     return row?.due == null ? null : new Date(num(row.due as number));
-  }
-
-  async counts(): Promise<Record<string, number>> {
-    const rows = await this.db.selectFrom("messages").select(["state", (eb) => eb.fn.countAll().as("n")]).groupBy("state").execute();
-    return Object.fromEntries(rows.map((r) => [r.state, num(r.n as number)]));
   }
 }
