@@ -122,6 +122,9 @@ function isUniqueViolation(err: unknown): boolean {
 
 const SEALED = /^v1:[0-9a-f]{16}:/;
 
+/** How long a commit that keeps losing the race for the instance's next sequence is retried. */
+const COMMIT_RETRY_BUDGET_MS = 10_000;
+
 /** Advisory lock key of `exclusive` sections on PostgreSQL. */
 const BOOTSTRAP_LOCK = 0x6d726273;
 
@@ -168,14 +171,16 @@ export class KyselyStore extends Reader implements Store {
     actor: Actor,
     decide: (view: ProviderReader) => Promise<ProviderEvent[]> | ProviderEvent[],
   ): Promise<CommitResult | undefined> {
+    const deadline = Date.now() + COMMIT_RETRY_BUDGET_MS;
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await this.db.transaction().execute((tx) => this.commitOnce(tx, instanceId, actor, decide));
         if (result) this.feed.committed([{ kind: "providers", instanceId, providerIds: result.touched }]);
         return result && { sequence: result.sequence, time: result.time };
       } catch (err) {
-        if ((err instanceof SequenceConflict || isUniqueViolation(err)) && attempt < 20) continue;
-        throw err;
+        if (!(err instanceof SequenceConflict || isUniqueViolation(err)) || Date.now() > deadline) throw err;
+        // Many writers on one instance: spread the retries so one of them wins each round.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
       }
     }
   }
