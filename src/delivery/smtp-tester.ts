@@ -1,10 +1,7 @@
-import type { HandlerContext } from "@connectrpc/connect";
-import { principalOf } from "../api/context.js";
-import type { SmtpTester } from "../api/zitadel/admin-service.js";
-import { smtpInputOf } from "../api/zitadel/converters.js";
+import type { Principal } from "../auth/tokens.js";
 import { isEmailAddress } from "../domain/address.js";
 import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
-import { resolveSmtpSettings, type SmtpRuleIds, type SmtpSettings } from "../domain/provider.js";
+import { resolveSmtpSettings, type SmtpInput, type SmtpRuleIds, type SmtpSettings } from "../domain/provider.js";
 import type { ProviderService } from "../service/provider-service.js";
 import type { DiagnosticReport, DiagnosticStepName, SmtpDiagnostic } from "./smtp-diagnostics.js";
 
@@ -35,18 +32,18 @@ export function testFailure(report: DiagnosticReport): DomainError {
  * The four SMTP Test RPCs over SmtpDiagnostic. Unsaved settings go through the same rules as an
  * add; with an id, the stored provider supplies what the request leaves out (its secret above all).
  */
-export class SmtpProviderTester implements SmtpTester {
+export class SmtpProviderTester {
   constructor(
     private readonly providers: ProviderService,
     private readonly diagnostic: SmtpDiagnostic,
   ) {}
 
-  async testSettings(ctx: HandlerContext, request: Parameters<typeof smtpInputOf>[0], receiver: string, storedId: string): Promise<void> {
+  /** Tests unsaved settings; with `storedId`, that provider's stored secret fills in an empty one. */
+  async testSettings(principal: Principal, input: SmtpInput, receiver: string, storedId: string): Promise<void> {
     checkReceiver(receiver, "SMTP-p9uy");
-    const input = smtpInputOf(request);
     let stored: SmtpSettings | undefined;
     if (storedId) {
-      stored = await this.storedSmtp(ctx, storedId, "SMTP-p9cc");
+      stored = await this.storedSmtp(principal, storedId, "SMTP-p9cc");
     }
     const settings = resolveSmtpSettings(input, this.providers.secrets, testRuleIds, stored);
     if (settings.auth.kind === "plain" && !settings.auth.password) {
@@ -60,9 +57,9 @@ export class SmtpProviderTester implements SmtpTester {
     await this.run(settings, receiver);
   }
 
-  async testStored(ctx: HandlerContext, id: string, receiver: string): Promise<void> {
+  async testStored(principal: Principal, id: string, receiver: string): Promise<void> {
     checkReceiver(receiver, "SMTP-99yth");
-    const settings = await this.storedSmtp(ctx, id, "SMTP-99klw");
+    const settings = await this.storedSmtp(principal, id, "SMTP-99klw");
     if (settings.auth.kind === "plain" && !settings.auth.password) {
       throw invalidArgument("SMTP-99pw0", "no password is stored for this SMTP configuration; set one before testing it");
     }
@@ -70,9 +67,9 @@ export class SmtpProviderTester implements SmtpTester {
   }
 
   /** Tests a stored provider and returns every step, failed or not (the native TestProvider). */
-  async reportStored(ctx: HandlerContext, id: string, receiver: string): Promise<DiagnosticReport> {
+  async reportStored(principal: Principal, id: string, receiver: string): Promise<DiagnosticReport> {
     checkReceiver(receiver, "SMTP-99yth");
-    const settings = await this.storedSmtp(ctx, id, "SMTP-99klw");
+    const settings = await this.storedSmtp(principal, id, "SMTP-99klw");
     return this.diagnostic.run(settings, receiver);
   }
 
@@ -81,10 +78,10 @@ export class SmtpProviderTester implements SmtpTester {
     if (!report.ok) throw testFailure(report);
   }
 
-  private async storedSmtp(ctx: HandlerContext, id: string, errorId: string): Promise<SmtpSettings> {
+  private async storedSmtp(principal: Principal, id: string, errorId: string): Promise<SmtpSettings> {
     let provider;
     try {
-      provider = await this.providers.get(principalOf(ctx), id);
+      provider = await this.providers.get(principal, id);
     } catch (err) {
       if (err instanceof DomainError && err.kind === "not_found") throw notFound(errorId, "SMTP configuration not found");
       throw err;

@@ -1,5 +1,6 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { DomainError } from "../../domain/errors.js";
+import type { Principal } from "../../auth/tokens.js";
+import type { SmtpInput } from "../../domain/provider.js";
 import { AdminService } from "../../gen/zitadel/admin_pb.js";
 import type { ProviderService } from "../../service/provider-service.js";
 import { principalOf } from "../context.js";
@@ -7,21 +8,12 @@ import { changeDetails, emailProviderOf, listDetails, smtpConfigOf, smtpInputOf 
 
 /** Runs the SMTP test RPCs; provided by delivery. */
 export interface SmtpTester {
-  testSettings(ctx: HandlerContext, input: Parameters<typeof smtpInputOf>[0], receiver: string, storedId: string): Promise<void>;
-  testStored(ctx: HandlerContext, id: string, receiver: string): Promise<void>;
+  testSettings(principal: Principal, input: SmtpInput, receiver: string, storedId: string): Promise<void>;
+  testStored(principal: Principal, id: string, receiver: string): Promise<void>;
 }
 
-const testsUnavailable: SmtpTester = {
-  async testSettings() {
-    throw new DomainError("unimplemented", "SMTP-t3stN0", "SMTP tests are not available in this build");
-  },
-  async testStored() {
-    throw new DomainError("unimplemented", "SMTP-t3stN0", "SMTP tests are not available in this build");
-  },
-};
-
 /** zitadel.admin.v1.AdminService: thin handlers over ProviderService; both route families share them. */
-export function adminService(providers: ProviderService, tester: SmtpTester = testsUnavailable): ServiceImpl<typeof AdminService> {
+export function adminService(providers: ProviderService, tester: SmtpTester): ServiceImpl<typeof AdminService> {
   const signingKeyOf = (p: Parameters<ProviderService["openSigningKey"]>[0]) => providers.openSigningKey(p);
 
   const list = async (ctx: HandlerContext, query: { offset: bigint; limit: number; asc: boolean } | undefined) =>
@@ -72,11 +64,11 @@ export function adminService(providers: ProviderService, tester: SmtpTester = te
       return { details: changeDetails(await providers.remove(principalOf(ctx), req.id)) };
     },
     async testEmailProviderSMTP(req, ctx) {
-      await tester.testSettings(ctx, req, req.receiverAddress, req.id);
+      await tester.testSettings(principalOf(ctx), smtpInputOf(req), req.receiverAddress, req.id);
       return {};
     },
     async testEmailProviderSMTPById(req, ctx) {
-      await tester.testStored(ctx, req.id, req.receiverAddress);
+      await tester.testStored(principalOf(ctx), req.id, req.receiverAddress);
       return {};
     },
 
@@ -110,11 +102,11 @@ export function adminService(providers: ProviderService, tester: SmtpTester = te
       return { details: changeDetails(await providers.remove(principalOf(ctx), req.id)) };
     },
     async testSMTPConfig(req, ctx) {
-      await tester.testSettings(ctx, req, req.receiverAddress, req.id);
+      await tester.testSettings(principalOf(ctx), smtpInputOf(req), req.receiverAddress, req.id);
       return {};
     },
     async testSMTPConfigById(req, ctx) {
-      await tester.testStored(ctx, req.id, req.receiverAddress);
+      await tester.testStored(principalOf(ctx), req.id, req.receiverAddress);
       return {};
     },
   };
