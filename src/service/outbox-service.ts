@@ -2,6 +2,7 @@ import type { Principal } from "../auth/tokens.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
 import { newId } from "../domain/ids.js";
 import { checkCancel, checkDraft, checkRequeue, type Message, type MessageDraft, type MessageState } from "../domain/message.js";
+import { isUniqueViolation } from "../store/errors.js";
 import type { Store } from "../store/store.js";
 
 export const DEFAULT_MESSAGE_LIST_LIMIT = 100;
@@ -18,13 +19,16 @@ export class OutboxService {
   /** Commits the message to the outbox before returning its id. */
   async send(principal: Principal, draft: MessageDraft): Promise<{ id: string; duplicate: boolean }> {
     const checked = checkDraft(draft);
-    const id = newId();
-    const result = await this.store.outbox.enqueue(
-      principal.instanceId,
-      checked,
-      { id, headerMessageId: `<${id}@${this.messageIdDomain}>` },
-      new Date(),
-    );
+    let result: { id: string; duplicate: boolean } | undefined;
+    for (let attempt = 0; !result; attempt++) {
+      const id = newId();
+      try {
+        result = await this.store.outbox.enqueue(principal.instanceId, checked, { id, headerMessageId: `<${id}@${this.messageIdDomain}>` }, new Date());
+      } catch (err) {
+        // Another node minted the same id in the same instant: draw again.
+        if (!isUniqueViolation(err) || attempt >= 3) throw err;
+      }
+    }
     if (!result.duplicate) this.onAccepted();
     return result;
   }

@@ -96,9 +96,15 @@ export class ProviderService {
     return { ...result, sequence: instance?.sequence ?? 0 };
   }
 
+  // New ids are drawn inside `decide`: a commit retried after a collision gets a fresh one.
+
   async addSmtp(principal: Principal, input: SmtpInput): Promise<{ id: string; details: ChangeDetails }> {
-    const id = newId();
-    const details = await this.commit(principal, () => addSmtpProvider(id, input, this.box), () => this.currentDetails(principal, id));
+    let id = "";
+    const details = await this.commit(
+      principal,
+      () => addSmtpProvider((id = newId()), input, this.box),
+      () => this.currentDetails(principal, id),
+    );
     return { id, details };
   }
 
@@ -120,11 +126,11 @@ export class ProviderService {
 
   async addHttp(principal: Principal, endpoint: string, description: string): Promise<{ id: string; signingKey: string; details: ChangeDetails }> {
     await this.webhookGuard.checkEndpoint(checkWebhookEndpoint(endpoint, "COMMAND-Sz84nFo3aK"), "COMMAND-Uf0294nKls");
-    const id = newId();
+    let id = "";
     const signingKey = newSigningKey();
     const details = await this.commit(
       principal,
-      () => addHttpProvider(id, endpoint, description, signingKey, this.box),
+      () => addHttpProvider((id = newId()), endpoint, description, signingKey, this.box),
       () => this.currentDetails(principal, id),
     );
     return { id, signingKey, details };
@@ -188,10 +194,10 @@ export class ProviderService {
    * commit, so a concurrent activation cannot slip in between and the two new events land together.
    */
   async editGlobalSmtp(principal: Principal, patch: GlobalSmtpPatch): Promise<Provider> {
-    const newProviderId = newId();
-    let id = newProviderId;
+    let id = "";
     await this.store.commitProviderEvents(principal.instanceId, actorOf(principal), async (view) => {
       const active = await view.getActiveProvider(principal.instanceId);
+      const newProviderId = newId();
       id = active?.config.kind === "smtp" ? active.id : newProviderId;
       return editGlobalSmtpSettings(active, patch, newProviderId, this.box);
     });

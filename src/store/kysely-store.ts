@@ -3,6 +3,7 @@ import { applyProviderEvent, type Provider, type ProviderEvent } from "../domain
 import * as m0001 from "./migrations/0001_providers.js";
 import * as m0002 from "./migrations/0002_outbox.js";
 import * as m0003 from "./migrations/0003_attempt_node.js";
+import { isUniqueViolation } from "./errors.js";
 import { KyselyOutbox, type Outbox } from "./outbox.js";
 import type { ChangeFeed, ChangeListener } from "./change-feed.js";
 import type { Database, EmailProvidersTable, TokensTable } from "./schema.js";
@@ -112,13 +113,6 @@ class Reader implements ProviderReader {
 /** Thrown inside a commit when another writer took the instance's next sequence first. */
 class SequenceConflict extends Error {}
 
-/**
- * On PostgreSQL a concurrent writer shows up as a unique violation: on the event's
- * (instance, sequence) key or on the one-active-provider index. The commit is decided again.
- */
-function isUniqueViolation(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "23505";
-}
 
 const SEALED = /^v1:[0-9a-f]{16}:/;
 
