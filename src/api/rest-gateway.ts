@@ -1,13 +1,15 @@
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
-import { ScalarType, fromJson, getOption, hasOption, toJson, type DescMethodUnary, type DescService, type JsonValue } from "@bufbuild/protobuf";
+import { ScalarType, fromJson, getOption, hasOption, toJson, type DescMethodUnary, type JsonValue } from "@bufbuild/protobuf";
 import { reflect } from "@bufbuild/protobuf/reflect";
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createHandlerContext, type Interceptor, type MethodImplSpec, type ServiceImplSpec } from "@connectrpc/connect";
+import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { http } from "../gen/google/api/annotations_pb.js";
 import { httpStatusOf, statusBody } from "./errors.js";
 
 // REST/JSON transcoding driven by the (google.api.http) annotations of the served services: the
 // route table is derived from the proto files, and every call runs through the same handlers and
-// interceptors as gRPC, gRPC-Web and Connect (via an in-process router transport).
+// interceptors as gRPC, gRPC-Web and Connect (Connect's own unary invocation, without a second
+// serialization round trip).
 
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 export type NodeRequest = Parameters<NodeHandler>[0];
@@ -22,6 +24,7 @@ interface Route {
   /** "*" for the whole body, "" for none. */
   body: string;
   method: DescMethodUnary;
+  spec: Extract<MethodImplSpec, { kind: "unary" }>;
 }
 
 function compileTemplate(template: string): { pattern: RegExp; params: string[] } {
@@ -36,15 +39,16 @@ function compileTemplate(template: string): { pattern: RegExp; params: string[] 
   return { pattern: new RegExp(`^${source}$`), params };
 }
 
-export function routesOf(services: DescService[]): Route[] {
+export function routesOf(services: ServiceImplSpec[]): Route[] {
   const routes: Route[] = [];
   for (const service of services) {
-    for (const method of service.methods) {
-      if (method.methodKind !== "unary" || !hasOption(method, http)) continue;
+    for (const spec of Object.values(service.methods)) {
+      const method = spec.method;
+      if (spec.kind !== "unary" || !hasOption(method, http)) continue;
       const rule = getOption(method, http);
       const { case: verb, value } = rule.pattern;
       if (!verb || verb === "custom" || typeof value !== "string") continue;
-      routes.push({ verb: verb.toUpperCase(), ...compileTemplate(value), body: rule.body, method: method as DescMethodUnary });
+      routes.push({ verb: verb.toUpperCase(), ...compileTemplate(value), body: rule.body, method: spec.method, spec });
     }
   }
   // Literal segments beat parameters: "/email/smtp" must not be read as "/email/{id}".
@@ -115,8 +119,8 @@ export class RestGateway {
   private readonly routes: Route[];
 
   constructor(
-    services: DescService[],
-    private readonly transport: Transport,
+    services: ServiceImplSpec[],
+    private readonly interceptors: Interceptor[],
   ) {
     this.routes = routesOf(services);
   }
@@ -169,8 +173,16 @@ export class RestGateway {
     const header = new Headers();
     const authorization = req.headers.authorization;
     if (authorization) header.set("authorization", authorization);
-    const response = await this.transport.unary(method, undefined, undefined, header, input as never, undefined);
-    sendJson(res, 200, toJson(method.output, response.message as never));
+    const context = createHandlerContext({
+      service: method.parent,
+      method,
+      protocolName: "rest",
+      requestMethod: route.verb,
+      url: req.url ?? "/",
+      requestHeader: header,
+    });
+    const output = await invokeUnaryImplementation(route.spec, context, input, this.interceptors);
+    sendJson(res, 200, toJson(method.output, output));
   }
 }
 

@@ -2,19 +2,19 @@ import { createServer as createHttp1Server, type Server as Http1Server, type Ser
 import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { createRouterTransport, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { createServiceImplSpec, type ConnectRouter, type Interceptor, type ServiceImpl, type ServiceImplSpec } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { MAX_BODY_BYTES, RestGateway, sendJson, type NodeRequest, type NodeResponse } from "./rest-gateway.js";
 
 /** A service and its implementation, served on every transport. */
 export interface ServiceRegistration {
-  service: DescService;
+  spec: ServiceImplSpec;
   register(router: ConnectRouter): void;
 }
 
 export function serviceRegistration<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceRegistration {
-  return { service, register: (router) => router.service(service, impl) };
+  return { spec: createServiceImplSpec(service, impl), register: (router) => router.service(service, impl) };
 }
 
 /** Handles a request outside the RPC services (e.g. the /email-settings dialect); false: not mine. */
@@ -33,8 +33,8 @@ export function createRequestHandler(options: ServerOptions): (req: NodeRequest,
     for (const registration of options.services) registration.register(router);
   };
   const rest = new RestGateway(
-    options.services.map((s) => s.service),
-    createRouterTransport(routes, { router: { interceptors: options.interceptors } }),
+    options.services.map((s) => s.spec),
+    options.interceptors,
   );
   const handlers: ExtraHandler[] = [(req, res) => rest.handle(req, res), ...(options.extraHandlers ?? [])];
   const fallback = (req: NodeRequest, res: NodeResponse) => {
