@@ -1,10 +1,22 @@
-import { getOption, hasOption } from "@bufbuild/protobuf";
+import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import { hasPermission, permissionDenied, type TokenService } from "../auth/tokens.js";
 import { permission } from "../gen/mailroom/options/v1/options_pb.js";
 import { principalKey } from "./context.js";
 import { asConnectError } from "./errors.js";
 import { validateRequest } from "./validation.js";
+
+const permissions = new WeakMap<DescMethod, string>();
+
+/** The (mailroom.options.v1.permission) of a method, read once. */
+function permissionOf(method: DescMethod): string {
+  let required = permissions.get(method);
+  if (required === undefined) {
+    required = hasOption(method, permission) ? getOption(method, permission) : "";
+    permissions.set(method, required);
+  }
+  return required;
+}
 
 /**
  * Every RPC passes here, whatever the transport: errors become wire errors, then the bearer token
@@ -13,7 +25,7 @@ import { validateRequest } from "./validation.js";
 export function guard(tokens: TokenService, logError: (err: unknown) => void): Interceptor {
   return (next) => async (req) => {
     try {
-      const required = hasOption(req.method, permission) ? getOption(req.method, permission) : "";
+      const required = permissionOf(req.method);
       if (required) {
         const principal = await tokens.authenticate(req.header.get("authorization"));
         if (!hasPermission(principal, required)) throw permissionDenied();

@@ -9,6 +9,17 @@ import { rules, type FieldRules } from "../gen/mailroom/options/v1/options_pb.js
 // violation in the wording of protoc-gen-validate, which ZITADEL's clients already show to users:
 //   invalid AddEmailProviderSMTPRequest.SenderAddress: value length must be between 1 and 200 runes, inclusive
 
+/** Rules by field, read from the descriptors once (reading an option allocates). */
+const rulesCache = new WeakMap<DescField, FieldRules | null>();
+function rulesOf(field: DescField): FieldRules | undefined {
+  let cached = rulesCache.get(field);
+  if (cached === undefined) {
+    cached = hasOption(field, rules) ? getOption(field, rules) : null;
+    rulesCache.set(field, cached);
+  }
+  return cached ?? undefined;
+}
+
 const goName = (field: DescField) => field.name.split("_").map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join("");
 
 function lengthRule(r: FieldRules): string {
@@ -28,7 +39,7 @@ function checkString(value: string, r: FieldRules): string | undefined {
 function violation(message: ReflectMessage): string | undefined {
   const name = message.desc.name;
   for (const field of message.fields) {
-    const r = hasOption(field, rules) ? getOption(field, rules) : undefined;
+    const r = rulesOf(field);
     const label = `${name}.${goName(field)}`;
     if (field.fieldKind === "scalar" && r && typeof message.get(field) === "string") {
       const reason = checkString(message.get(field) as string, r);
