@@ -62,7 +62,7 @@ export class DeliveryWorker {
 
   async start(): Promise<void> {
     if (this.options.releaseLeasesOnStart) {
-      const released = await this.store.outbox.releaseAllLeases(new Date());
+      const released = await this.store.outbox.releaseLeases(new Date(), { expiredOnly: false });
       if (released) this.logger.warn({ messages: released }, "resuming messages that were in flight when the previous run stopped");
     }
     this.running = true;
@@ -86,9 +86,15 @@ export class DeliveryWorker {
     clearInterval(this.heartbeat);
   }
 
+  /** Keeps this node's claims alive and takes back those another node left to expire. */
   private async renewLeases(): Promise<void> {
     try {
       await this.store.outbox.renewLeases(this.options.nodeId, [...this.inflight.keys()], this.options.leaseMs, new Date());
+      const released = await this.store.outbox.releaseLeases(new Date(), { expiredOnly: true });
+      if (released) {
+        this.logger.warn({ messages: released }, "taking over messages whose claim expired (a node stopped or stalled)");
+        this.wake();
+      }
     } catch (err) {
       this.logger.error({ err }, "renewing outbox leases failed");
     }

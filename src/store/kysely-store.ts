@@ -3,6 +3,7 @@ import { applyProviderEvent, type Provider, type ProviderEvent } from "../domain
 import * as m0001 from "./migrations/0001_providers.js";
 import * as m0002 from "./migrations/0002_outbox.js";
 import * as m0003 from "./migrations/0003_attempt_node.js";
+import * as m0004 from "./migrations/0004_due_index.js";
 import { isUniqueViolation } from "./errors.js";
 import { KyselyOutbox, type Outbox } from "./outbox.js";
 import type { ChangeFeed, ChangeListener } from "./change-feed.js";
@@ -22,6 +23,7 @@ export const migrations: Record<string, Migration> = {
   "0001_providers": m0001,
   "0002_outbox": m0002,
   "0003_attempt_node": m0003,
+  "0004_due_index": m0004,
 };
 
 export async function migrate(db: Kysely<Database>): Promise<void> {

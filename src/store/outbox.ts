@@ -30,10 +30,7 @@ export interface Outbox {
   enqueue(instanceId: string, draft: MessageDraft, ids: { id: string; headerMessageId: string }, now: Date): Promise<{ id: string; duplicate: boolean }>;
   get(instanceId: string, id: string): Promise<Message | undefined>;
   list(instanceId: string, query: { state?: MessageState; offset: number; limit: number }): Promise<{ total: number; messages: Message[] }>;
-  /**
-   * Leases up to `limit` due messages of instances that have an active provider: queued or
-   * retrying ones whose time has come, and sending ones whose lease ran out (a crashed worker).
-   */
+  /** Leases up to `limit` due (queued or retrying) messages of instances with an active provider. */
   claim(owner: string, limit: number, leaseMs: number, now: Date): Promise<OutboxClaim[]>;
   renewLeases(owner: string, ids: string[], leaseMs: number, now: Date): Promise<void>;
   /**
@@ -43,8 +40,11 @@ export interface Outbox {
   recordAttempts(owner: string, records: AttemptRecord[]): Promise<boolean[]>;
   /** Gives a claimed message back without an attempt (e.g. no active provider any more). */
   release(owner: string, id: string, now: Date): Promise<void>;
-  /** Ends every lease at once; only for a single node starting up. */
-  releaseAllLeases(now: Date): Promise<number>;
+  /**
+   * Makes claimed messages due again: those whose lease ran out (a node died or stalled), or,
+   * for a single node starting up, every one.
+   */
+  releaseLeases(now: Date, options: { expiredOnly: boolean }): Promise<number>;
   /** Applies `transition` to a message's state in one transaction (requeue, cancel). */
   transition(
     instanceId: string,
@@ -248,22 +248,19 @@ export class KyselyOutbox implements Outbox {
 
   async claim(owner: string, limit: number, leaseMs: number, now: Date): Promise<OutboxClaim[]> {
     const t = now.getTime();
+    // Only queued and retrying messages have a next attempt time: the index on it yields the
+    // oldest due ones directly, however large the backlog.
     let due = this.db
       .selectFrom("messages as m")
       .select("m.id")
-      .where((eb) =>
-        eb.or([
-          eb.and([eb("m.state", "in", ["queued", "retrying"]), eb("m.next_attempt_at", "<=", t)]),
-          eb.and([eb("m.state", "=", "sending"), eb("m.lease_until", "<", t)]),
-        ]),
-      )
+      .where("m.next_attempt_at", "<=", t)
       .where((eb) => eb.exists(activeProviderOf(eb)))
       .orderBy("m.next_attempt_at")
       .limit(limit);
     if (this.dialect === "postgres") due = due.forUpdate().skipLocked();
     const rows = await this.db
       .updateTable("messages")
-      .set({ state: "sending", lease_owner: owner, lease_until: t + leaseMs, updated_at: t })
+      .set({ state: "sending", lease_owner: owner, lease_until: t + leaseMs, next_attempt_at: null, updated_at: t })
       .where("id", "in", due)
       .returningAll()
       .execute();
@@ -354,12 +351,20 @@ export class KyselyOutbox implements Outbox {
       .execute();
   }
 
-  async releaseAllLeases(now: Date): Promise<number> {
-    const result = await this.db
+  async releaseLeases(now: Date, options: { expiredOnly: boolean }): Promise<number> {
+    const t = now.getTime();
+    let query = this.db
       .updateTable("messages")
-      .set({ lease_until: now.getTime() - 1 })
-      .where("state", "=", "sending")
-      .executeTakeFirst();
+      .set((eb) => ({
+        state: eb.case().when("attempt_count", "=", 0).then("queued").else("retrying").end(),
+        lease_owner: null,
+        lease_until: null,
+        next_attempt_at: t,
+        updated_at: t,
+      }))
+      .where("state", "=", "sending");
+    if (options.expiredOnly) query = query.where("lease_until", "<", t);
+    const result = await query.executeTakeFirst();
     return num(result.numUpdatedRows);
   }
 
