@@ -11,14 +11,12 @@ import { newId } from "./domain/ids.js";
 import { AdminService } from "./gen/zitadel/admin_pb.js";
 import { MessageService } from "./gen/mailroom/v1/messages_pb.js";
 import { messageService } from "./api/mailroom/message-service.js";
-import { DeliveryWorker, type Channels } from "./delivery/worker.js";
-import { SmtpChannel } from "./delivery/smtp-channel.js";
 import { SmtpDiagnostic } from "./delivery/smtp-diagnostics.js";
 import { SmtpProviderTester } from "./delivery/smtp-tester.js";
 import { diagnosticsService } from "./api/mailroom/diagnostics-service.js";
 import { DiagnosticsService } from "./gen/mailroom/v1/diagnostics_pb.js";
-import { WebhookChannel } from "./delivery/webhook-channel.js";
 import { OutboxService } from "./service/outbox-service.js";
+import { startDeliveryThread } from "./delivery/delivery-thread-host.js";
 import { loadKeyring, type Keyring } from "./secrets/keyring.js";
 import { ProviderService } from "./service/provider-service.js";
 import { openStore } from "./store/open-store.js";
@@ -64,31 +62,12 @@ export async function startApp(core: Core): Promise<RunningApp> {
 
   const webhookGuard = new WebhookGuard(config.webhookDenyList);
   const providers = new ProviderService(store, keyring, webhookGuard);
-  const channels: Channels = {
-    smtp: new SmtpChannel({ secrets: keyring, ehloName: config.ehloName }),
-    http: new WebhookChannel({ secrets: keyring, guard: webhookGuard }),
-  };
-  const worker = new DeliveryWorker(
-    store,
-    channels,
-    {
-      nodeId: config.delivery.nodeId,
-      concurrency: config.delivery.concurrency,
-      leaseMs: config.delivery.leaseMs,
-      pollMs: config.delivery.pollMs,
-      retry: config.delivery,
-      releaseLeasesOnStart: store.dialect === "sqlite",
-    },
-    logger.child({ component: "delivery" }),
-  );
-  const unsubscribe = store.onChange((change) => {
-    if (change.kind === "providers") {
-      channels.smtp.retire(change.instanceId, change.providerIds);
-      channels.http.retire(change.instanceId, change.providerIds);
-    }
-    worker.wake();
-  });
-  const outbox = new OutboxService(store, config.ehloName, () => worker.wake());
+  const delivery = await startDeliveryThread(config, logger);
+  // On SQLite the delivery thread hears of this thread's commits only from here; on PostgreSQL it
+  // listens to the database itself.
+  const unsubscribe = store.dialect === "sqlite" ? store.onChange((change) => delivery.notify(change)) : () => undefined;
+  const outbox = new OutboxService(store, config.ehloName);
+
   const smtpTester = new SmtpProviderTester(providers, new SmtpDiagnostic({ secrets: keyring, ehloName: config.ehloName }));
   const handler = createRequestHandler({
     services: [
@@ -101,7 +80,6 @@ export async function startApp(core: Core): Promise<RunningApp> {
     logger,
   });
   const server = new ApiServer(handler);
-  await worker.start();
   const address = await server.listen(config.listen.host, config.listen.port);
   const host = address.host.includes(":") ? `[${address.host}]` : address.host;
   return {
@@ -110,8 +88,7 @@ export async function startApp(core: Core): Promise<RunningApp> {
     async close() {
       await server.close();
       unsubscribe();
-      await worker.stop();
-      await Promise.all([channels.smtp.close(), channels.http.close()]);
+      await delivery.stop();
     },
   };
 }

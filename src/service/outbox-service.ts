@@ -13,7 +13,6 @@ export class OutboxService {
   constructor(
     private readonly store: Store,
     private readonly messageIdDomain: string,
-    private readonly onAccepted: () => void,
   ) {}
 
   /** Commits the message to the outbox before returning its id. */
@@ -29,7 +28,6 @@ export class OutboxService {
         if (!isUniqueViolation(err) || attempt >= 3) throw err;
       }
     }
-    if (!result.duplicate) this.onAccepted();
     return result;
   }
 
@@ -50,7 +48,6 @@ export class OutboxService {
   async requeue(principal: Principal, id: string): Promise<Message> {
     const message = await this.store.outbox.transition(principal.instanceId, id, checkRequeue, "queued", new Date());
     if (!message) throw notFound("MSG-nf2", `message ${id} not found`);
-    this.onAccepted();
     return message;
   }
 

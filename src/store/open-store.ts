@@ -7,10 +7,12 @@ import type { Store } from "./store.js";
 export interface StoreOptions {
   dataDir: string;
   databaseUrl?: string;
+  /** The delivery thread's store: see SqliteStoreOptions.bookkeeping. */
+  bookkeeping?: boolean;
 }
 
 /** The embedded SQLite file in the data dir, or PostgreSQL when a postgres:// URL is configured. */
 export async function openStore(options: StoreOptions, logger?: Logger): Promise<Store> {
   if (options.databaseUrl) return openPostgresStore(options.databaseUrl, logger);
-  return openSqliteStore(join(options.dataDir, "mailroom.db"));
+  return openSqliteStore(join(options.dataDir, "mailroom.db"), { bookkeeping: options.bookkeeping });
 }

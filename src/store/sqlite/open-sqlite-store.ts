@@ -1,5 +1,5 @@
 import SQLite from "better-sqlite3";
-import { Kysely, SqliteDialect, type SqliteDatabase } from "kysely";
+import { CompiledQuery, Kysely, SqliteDialect, type DatabaseConnection, type Driver, type SqliteDatabase } from "kysely";
 import { LocalChangeFeed } from "../change-feed.js";
 import { KyselyStore, migrate } from "../kysely-store.js";
 import type { Database } from "../schema.js";
@@ -27,15 +27,40 @@ function reusingStatements(conn: SQLite.Database): SqliteDatabase {
   };
 }
 
+/**
+ * Two connections write to the file (the API thread and the delivery thread). A transaction that
+ * reads before it writes must hold the write lock from its start, or SQLite refuses its first
+ * write at once instead of waiting (busy_timeout applies only to taking the lock).
+ */
+class ImmediateTransactionsDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+    };
+    return driver;
+  }
+}
+
+export interface SqliteStoreOptions {
+  /**
+   * The delivery thread's connection, which only records bookkeeping (claims, attempts): its
+   * commits skip the fsync. WAL keeps them across a process crash; a power loss can only make a
+   * message be sent again, never lose it, because accepting a message (on the API thread's
+   * connection) always commits with a full sync.
+   */
+  bookkeeping?: boolean;
+}
+
 /** Opens (creating and migrating) the embedded SQLite database file. */
-export async function openSqliteStore(path: string): Promise<KyselyStore> {
+export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<KyselyStore> {
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({
+    dialect: new ImmediateTransactionsDialect({
       database: async () => {
         const conn = new SQLite(path);
         conn.pragma("journal_mode = WAL");
         // FULL: a commit is on disk before we answer, even if the machine loses power.
-        conn.pragma("synchronous = FULL");
+        conn.pragma(options.bookkeeping ? "synchronous = NORMAL" : "synchronous = FULL");
         conn.pragma("busy_timeout = 5000");
         conn.pragma("foreign_keys = ON");
         return reusingStatements(conn);
