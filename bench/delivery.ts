@@ -1,7 +1,10 @@
 // End-to-end delivery throughput: messages accepted by mailroom's send API and received by a
 // local SMTP server, against the same messages through a bare pooled nodemailer transport.
 //
-//   npm run bench:delivery [-- --messages 2000 --clients 4 --warmup 200]
+//   npm run bench:delivery [-- --messages 2000 --clients 32 --warmup 200]
+//
+// 32 API clients submit concurrently, as an application's worker pool would; the bare transport
+// likewise gets every sendMail call at once and queues them on its pool.
 //
 // mailroom runs as a child process (`mailroom serve`, SQLite in a fresh data dir); the SMTP sink
 // runs in a second child process that both senders share, so neither sender's event loop also
@@ -13,7 +16,7 @@ import { activateSinkProvider, notification, startBenchNode, type BenchNode } fr
 import { commandLine, cpuMsOf, fixed, intOptions, machineNote, printTable, quantile, rate, runConcurrently } from "./support/measure.js";
 import { startSmtpSink, type SmtpSink } from "./support/sink.js";
 
-const options = intOptions({ messages: 2000, clients: 4, warmup: 200 });
+const options = intOptions({ messages: 2000, clients: 32, warmup: 200 });
 
 /** CPU ms per measured message each process used from now until the returned function is called. */
 function cpuMeter(pids: (number | undefined)[]): () => (number | undefined)[] {
