@@ -1,7 +1,7 @@
 // End-to-end delivery throughput: messages accepted by mailroom's send API and received by a
 // local SMTP server, against the same messages through a bare pooled nodemailer transport.
 //
-//   npm run bench:delivery [-- --messages 2000 --clients 32 --warmup 200]
+//   npm run bench:delivery [-- --messages 5000 --clients 32 --warmup 500]
 //
 // 32 API clients submit concurrently, as an application's worker pool would; the bare transport
 // likewise gets every sendMail call at once and queues them on its pool.
@@ -16,7 +16,7 @@ import { activateSinkProvider, notification, startBenchNode, type BenchNode } fr
 import { commandLine, cpuMsOf, fixed, intOptions, machineNote, printTable, quantile, rate, runConcurrently } from "./support/measure.js";
 import { startSmtpSink, type SmtpSink } from "./support/sink.js";
 
-const options = intOptions({ messages: 2000, clients: 32, warmup: 200 });
+const options = intOptions({ messages: 5000, clients: 32, warmup: 500 });
 
 /** CPU ms per measured message each process used from now until the returned function is called. */
 function cpuMeter(pids: (number | undefined)[]): () => (number | undefined)[] {

@@ -59,7 +59,7 @@ export const environmentHelp = `Environment:
   MAILROOM_EHLO_NAME           name announced in EHLO/HELO (default: this machine's host name)
   MAILROOM_WEBHOOK_DENY_LIST   comma-separated CIDRs webhook endpoints may not reach
                                (default: private, loopback and link-local ranges; "none" for none)
-  MAILROOM_DELIVERY_CONCURRENCY   messages in flight at once per process (default 16)
+  MAILROOM_DELIVERY_CONCURRENCY   messages claimed and in flight at once per process (default 64)
   MAILROOM_RETRY_MAX_ATTEMPTS     attempts before a temporarily failing message is dead (default 12)
   MAILROOM_RETRY_MAX_AGE_SECONDS  age after which a temporarily failing message is dead (default 86400)
   MAILROOM_RETRY_BASE_DELAY_MS    first retry delay; doubles per attempt, with jitter (default 5000)
@@ -113,7 +113,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
           : denyList.split(",").map((s) => s.trim()).filter(Boolean),
     delivery: {
       nodeId: `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
-      concurrency: positiveInt(env, "MAILROOM_DELIVERY_CONCURRENCY", 16),
+      concurrency: positiveInt(env, "MAILROOM_DELIVERY_CONCURRENCY", 64),
       leaseMs: positiveInt(env, "MAILROOM_DELIVERY_LEASE_MS", 15_000),
       pollMs: 1000,
       maxAttempts: positiveInt(env, "MAILROOM_RETRY_MAX_ATTEMPTS", 12),
