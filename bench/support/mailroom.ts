@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { startNode, type NodeProcess } from "./node-process.js";
+import { startNode, type NodeProcess } from "../../test/support/node-process.js";
+
+/**
+ * Extra node flags for the mailroom children, e.g. MAILROOM_BENCH_NODE_ARGS="--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" to profile them.
+ */
+const NODE_ARGS = (process.env.MAILROOM_BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 import { ApiClient } from "./http.js";
 
 export const BENCH_TOKEN = "bench-admin-token-0123456789abcdef";
@@ -35,7 +41,7 @@ export async function startBenchNode(options: NodeOptions = {}): Promise<BenchNo
     MAILROOM_LOG_LEVEL: "info",
     ...(options.databaseUrl ? { MAILROOM_DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
-  });
+  }, 30_000, NODE_ARGS);
   const api = new ApiClient(child.url, BENCH_TOKEN, options.clients ?? 8);
   return {
     process: child,

@@ -24,9 +24,12 @@ export interface NodeProcess {
   stop(): Promise<number | string>;
 }
 
-/** Runs `mailroom serve` in a child process and waits for its ready line (logged at info). */
-export async function startNode(env: Record<string, string>, timeoutMs = 30_000): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BIN, "serve"], {
+/**
+ * Runs `mailroom serve` in a child process and waits for its ready line (logged at info).
+ * `nodeArgs` are node flags for the child, e.g. `--cpu-prof` (NODE_OPTIONS refuses that one).
+ */
+export async function startNode(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<NodeProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, "serve"], {
     env: childEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
   });
