@@ -1,3 +1,4 @@
+import type { AttemptOutcome } from "../domain/message.js";
 import type { Provider } from "../domain/provider.js";
 
 /** A message as the worker hands it to a channel. */
@@ -18,19 +19,7 @@ export interface OutgoingMessage {
   acceptedAt: Date;
 }
 
-/** What one delivery attempt through one provider came to. */
-export interface AttemptOutcome {
-  ok: boolean;
-  /** A failure no retry can fix (SMTP 5xx, a rejected configuration); the message is dead at once. */
-  permanent: boolean;
-  /** SMTP reply code of the deciding reply, when there was one. */
-  smtpCode?: number;
-  /** HTTP status for webhook providers. */
-  httpStatus?: number;
-  /** The server's reply text or a description of the failure; never a secret. */
-  detail: string;
-  durationMs: number;
-}
+export type { AttemptOutcome } from "../domain/message.js";
 
 /** Sends messages through a provider; one per provider kind. */
 export interface Channel {

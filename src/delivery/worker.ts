@@ -184,17 +184,7 @@ export class DeliveryWorker {
       replyTo: message.replyTo || undefined,
       acceptedAt: message.createdAt,
     });
-    const attempt: Attempt = {
-      time: started,
-      providerId: provider.id,
-      ok: outcome.ok,
-      permanent: outcome.permanent,
-      smtpCode: outcome.smtpCode,
-      httpStatus: outcome.httpStatus,
-      detail: outcome.detail,
-      durationMs: outcome.durationMs,
-      nodeId: this.options.nodeId,
-    };
+    const attempt: Attempt = { ...outcome, time: started, providerId: provider.id, nodeId: this.options.nodeId };
     const resolution = this.resolve(claim, outcome);
     const recorded = await this.record({ id: message.id, attempt, resolution });
     const fields = { message: message.id, provider: provider.id, state: resolution.state, code: outcome.smtpCode ?? outcome.httpStatus };

@@ -19,15 +19,24 @@ export interface MessageDraft {
   idempotencyKey: string;
 }
 
-export interface Attempt {
-  time: Date;
-  providerId: string;
+/** What one delivery attempt through one provider came to. */
+export interface AttemptOutcome {
   ok: boolean;
+  /** A failure no retry can fix (SMTP 5xx, a rejected configuration); the message is dead at once. */
   permanent: boolean;
+  /** SMTP reply code of the deciding reply, when there was one. */
   smtpCode?: number;
+  /** HTTP status for webhook providers. */
   httpStatus?: number;
+  /** The server's reply text or a description of the failure; never a secret. */
   detail: string;
   durationMs: number;
+}
+
+/** An attempt as the message's log keeps it. */
+export interface Attempt extends AttemptOutcome {
+  time: Date;
+  providerId: string;
   /** The mailroom node that made the attempt. */
   nodeId: string;
 }
