@@ -2,6 +2,7 @@ import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { ScalarType, fromJson, getOption, hasOption, toJson, type DescMethodUnary, type JsonValue } from "@bufbuild/protobuf";
 import { reflect } from "@bufbuild/protobuf/reflect";
 import { Code, ConnectError, createHandlerContext, type Interceptor, type MethodImplSpec, type ServiceImplSpec } from "@connectrpc/connect";
+// Connect's own unary invocation (marked internal, hence @connectrpc/connect is pinned exactly).
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { http } from "../gen/google/api/annotations_pb.js";
 import { httpStatusOf, statusBody } from "./errors.js";
@@ -66,6 +67,13 @@ function queryToJson(method: DescMethodUnary, params: URLSearchParams): JsonValu
     json[field.jsonName] = field.fieldKind === "list" ? values.map(scalar) : scalar(values[values.length - 1]!);
   }
   return json;
+}
+
+const SECRET_FIELD_DECODE_ERROR = /(\.(?:password|client_secret|signing_key) from JSON: expected \w+), got .*$/s;
+
+/** protobuf-es echoes the offending value; for a secret field, name the rule only. */
+function withoutSecretValue(message: string): string {
+  return message.replace(SECRET_FIELD_DECODE_ERROR, "$1");
 }
 
 export class HttpError extends Error {
@@ -158,7 +166,7 @@ export class RestGateway {
     try {
       input = fromJson(method.input, json, { ignoreUnknownFields: true });
     } catch (err) {
-      throw new HttpError(400, Code.InvalidArgument, `invalid ${method.input.name}: ${(err as Error).message}`);
+      throw new HttpError(400, Code.InvalidArgument, `invalid ${method.input.name}: ${withoutSecretValue((err as Error).message)}`);
     }
     const message = reflect(method.input, input);
     route.params.forEach((name, i) => {

@@ -49,6 +49,14 @@ describe("bad input", () => {
     assert.match(body.message, /AddEmailProviderSMTPRequest/);
   });
 
+  it("never echoes a secret sent with the wrong JSON type", async () => {
+    const legacy = await refusal("POST", "/admin/v1/email/smtp", smtpProvider({ password: 987654321 }));
+    assert.match(legacy.message, /AddEmailProviderSMTPRequest\.password from JSON: expected string/);
+    assert.doesNotMatch(legacy.message, /987654321/);
+    const plain = await refusal("POST", "/admin/v1/email/smtp", smtpProvider({ plain: { password: ["s3cret-in-array"] } }));
+    assert.doesNotMatch(plain.message, /s3cret-in-array|Array/);
+  });
+
   it("answers a string where a bool belongs with 400", () => refused("POST", "/admin/v1/email/smtp", smtpProvider({ tls: "yes" })));
 
   it("answers a string where a message belongs with 400", () => refused("POST", "/admin/v1/email/_search", { query: "first page" }));
