@@ -57,6 +57,8 @@ export class OAuth2TokenSource {
     const request = this.request(credentials).finally(() => this.pending.delete(key));
     this.pending.set(key, request);
     const token = await request;
+    // Tokens of rotated credentials would otherwise stay forever.
+    for (const [k, t] of this.cache) if (t.expiresAt <= this.now()) this.cache.delete(k);
     this.cache.set(key, token);
     return token;
   }

@@ -16,7 +16,7 @@ import {
   type ConnectionTls,
   type SmtpEndpoint,
 } from "./smtp-connection-plan.js";
-import { isCertificateError } from "./smtp-failure.js";
+import { isCertificateError, replyCodeOf } from "./smtp-failure.js";
 
 /** The protocol steps of a test, in the order they run. EHLO covers the greeting and EHLO. */
 export type DiagnosticStepName = "DNS" | "connect" | "TLS" | "EHLO" | "STARTTLS" | "AUTH" | "MAIL FROM" | "RCPT TO" | "DATA" | "QUIT";
@@ -362,7 +362,7 @@ export class SmtpDiagnostic {
     });
     const exchange = transcript.exchange("AUTH");
     const lastReply = [...transcript.lines].reverse().find((l) => l.text.startsWith("S: "));
-    steps.push({ name: "AUTH", ok: true, reply: lastReply && transcript.scrub(lastReply.text.slice(3)), code: replyCode(lastReply?.text.slice(3)), durationMs: since(exchange?.at ?? start) });
+    steps.push({ name: "AUTH", ok: true, reply: lastReply && transcript.scrub(lastReply.text.slice(3)), code: replyCodeOf(lastReply?.text.slice(3)), durationMs: since(exchange?.at ?? start) });
   }
 
   private async transaction(connection: SMTPConnection, settings: SmtpSettings, receiver: string, steps: DiagnosticStep[], transcript: Transcript): Promise<void> {
@@ -398,7 +398,7 @@ export class SmtpDiagnostic {
       // DATA's outcome is the reply after the message body, the last server line so far.
       const reply = name === "DATA" ? lastServerReply(transcript) : exchange?.reply;
       const end = name === "DATA" ? performance.now() : (exchange?.replyAt ?? performance.now());
-      steps.push({ name, ok: true, reply, code: replyCode(reply), durationMs: Math.round(end - (exchange?.at ?? previousEnd)) });
+      steps.push({ name, ok: true, reply, code: replyCodeOf(reply), durationMs: Math.round(end - (exchange?.at ?? previousEnd)) });
       previousEnd = end;
     }
   }
@@ -411,18 +411,13 @@ export class SmtpDiagnostic {
         clearTimeout(timer);
         const reply = transcript.exchange("QUIT")?.reply;
         // A server that hangs up without answering QUIT has still taken the message.
-        steps.push({ name: "QUIT", ok: true, reply, code: replyCode(reply), durationMs: since(start) });
+        steps.push({ name: "QUIT", ok: true, reply, code: replyCodeOf(reply), durationMs: since(start) });
         resolve();
       }
       connection.once("end", finish);
       connection.quit();
     });
   }
-}
-
-function replyCode(reply: string | undefined): number | undefined {
-  const match = /^(\d{3})/.exec(reply ?? "");
-  return match ? Number(match[1]) : undefined;
 }
 
 function lastServerReply(transcript: Transcript): string | undefined {
