@@ -82,13 +82,18 @@ export async function startApp(core: Core): Promise<RunningApp> {
   const server = new ApiServer(handler);
   const address = await server.listen(config.listen.host, config.listen.port);
   const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${address.port}`,
     bootstrapToken,
-    async close() {
-      await server.close();
-      unsubscribe();
-      await delivery.stop();
+    close() {
+      // A second call (another signal, a test's clean-up) waits for the first.
+      closing ??= (async () => {
+        await server.close();
+        unsubscribe();
+        await delivery.stop();
+      })();
+      return closing;
     },
   };
 }
