@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Kysely, type Transaction } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type Transaction } from "kysely";
 import { IDEMPOTENCY_WINDOW_MS, type Attempt, type Message, type MessageDraft, type MessageState } from "../domain/message.js";
 import type { ChangeFeed } from "./change-feed.js";
 import type { Database, MessageAttemptsTable, MessagesTable } from "./schema.js";
@@ -270,29 +270,40 @@ export class KyselyOutbox implements Outbox {
 
   async renewLeases(owner: string, ids: string[], leaseMs: number, now: Date): Promise<void> {
     if (ids.length === 0) return;
+    const held = this.inIdOrder(this.db.selectFrom("messages").select("id").where("id", "in", ids).where("lease_owner", "=", owner).where("state", "=", "sending"));
     await this.db
       .updateTable("messages")
       .set({ lease_until: now.getTime() + leaseMs })
-      .where("id", "in", ids)
-      .where("lease_owner", "=", owner)
-      .where("state", "=", "sending")
+      .where("id", "in", held)
       .execute();
+  }
+
+  /**
+   * On PostgreSQL, locks the rows a statement is about to change in id order. Every statement
+   * that waits for message rows takes them in this order, so a node's lease renewal and its own
+   * attempt records (or another node's takeover) queue behind each other instead of deadlocking.
+   */
+  private inIdOrder<Q extends SelectQueryBuilder<Database, "messages", { id: string }>>(query: Q, skipLocked = false): Q {
+    if (this.dialect !== "postgres") return query;
+    const locked = query.orderBy("id").forUpdate() as Q;
+    return skipLocked ? (locked.skipLocked() as Q) : locked;
   }
 
   async recordAttempts(owner: string, records: AttemptRecord[]): Promise<boolean[]> {
     if (records.length === 0) return [];
     return this.db.transaction().execute(async (tx) => {
-      const held = await tx
-        .selectFrom("messages")
-        .select(["id", "attempt_count"])
-        .where(
-          "id",
-          "in",
-          records.map((r) => r.id),
-        )
-        .where("lease_owner", "=", owner)
-        .where("state", "=", "sending")
-        .execute();
+      const held = await this.inIdOrder(
+        tx
+          .selectFrom("messages")
+          .select(["id", "attempt_count"])
+          .where(
+            "id",
+            "in",
+            records.map((r) => r.id),
+          )
+          .where("lease_owner", "=", owner)
+          .where("state", "=", "sending"),
+      ).execute();
       const attemptCounts = new Map(held.map((row) => [row.id, row.attempt_count]));
       const kept = records.filter((r) => attemptCounts.has(r.id));
       if (kept.length === 0) return records.map(() => false);
@@ -353,7 +364,10 @@ export class KyselyOutbox implements Outbox {
 
   async releaseLeases(now: Date, options: { expiredOnly: boolean }): Promise<number> {
     const t = now.getTime();
-    let query = this.db
+    let expired = this.db.selectFrom("messages").select("id").where("state", "=", "sending");
+    if (options.expiredOnly) expired = expired.where("lease_until", "<", t);
+    // A row its owner is recording right now is skipped: that record ends the lease anyway.
+    const result = await this.db
       .updateTable("messages")
       .set((eb) => ({
         state: eb.case().when("attempt_count", "=", 0).then("queued").else("retrying").end(),
@@ -362,9 +376,8 @@ export class KyselyOutbox implements Outbox {
         next_attempt_at: t,
         updated_at: t,
       }))
-      .where("state", "=", "sending");
-    if (options.expiredOnly) query = query.where("lease_until", "<", t);
-    const result = await query.executeTakeFirst();
+      .where("id", "in", this.inIdOrder(expired, true))
+      .executeTakeFirst();
     return num(result.numUpdatedRows);
   }
 
@@ -376,7 +389,10 @@ export class KyselyOutbox implements Outbox {
     now: Date,
   ): Promise<Message | undefined> {
     const message = await this.db.transaction().execute(async (tx) => {
-      const row = await tx.selectFrom("messages").selectAll().where("instance_id", "=", instanceId).where("id", "=", id).executeTakeFirst();
+      let query = tx.selectFrom("messages").selectAll().where("instance_id", "=", instanceId).where("id", "=", id);
+      // A worker claiming or recording the message meanwhile waits for this transaction.
+      if (this.dialect === "postgres") query = query.forUpdate();
+      const row = await query.executeTakeFirst();
       if (!row) return undefined;
       check(row.state as MessageState);
       const t = now.getTime();
