@@ -1,3 +1,4 @@
+import pRetry from "p-retry";
 import type { Logger } from "pino";
 import { nextAttemptDelay, type Attempt, type RetryPolicy } from "../domain/message.js";
 import type { Provider } from "../domain/provider.js";
@@ -25,6 +26,8 @@ const MAX_RECORDS_PER_WRITE = 256;
 const CLAIM_GATHER_MS = 5;
 /** How long a busy worker gathers finished attempts before writing them. */
 const RECORD_WINDOW_MS = 5;
+/** Longest pause between two tries to write finished attempts. */
+const RECORD_RETRY_MAX_MS = 2_000;
 
 interface PendingRecord {
   record: AttemptRecord;
@@ -212,8 +215,21 @@ export class DeliveryWorker {
     await new Promise((resolve) => setTimeout(resolve, window));
     while (this.pendingRecords.length > 0) {
       const batch = this.pendingRecords.splice(0, MAX_RECORDS_PER_WRITE);
+      const records = batch.map((p) => p.record);
       try {
-        const recorded = await this.store.outbox.recordAttempts(this.options.nodeId, batch.map((p) => p.record));
+        // A finished attempt is never dropped for a failed write (a deadlock victim, a database
+        // restart): its message stays in flight, so its lease is renewed, until the write succeeds.
+        // Dropping it would let the lease run out and send the message a second time.
+        const recorded = await pRetry(() => this.store.outbox.recordAttempts(this.options.nodeId, records), {
+          retries: Number.POSITIVE_INFINITY,
+          minTimeout: 20,
+          maxTimeout: RECORD_RETRY_MAX_MS,
+          randomize: true,
+          // While stopping, what cannot be written is left to the lease: the message goes out again.
+          shouldRetry: () => this.running,
+          onFailedAttempt: ({ error, attemptNumber }) =>
+            this.logger.warn({ err: error, attempt: attemptNumber, messages: records.map((r) => r.id) }, "recording delivery attempts failed; retrying"),
+        });
         batch.forEach((p, i) => p.done(recorded[i]!));
       } catch (err) {
         for (const p of batch) p.failed(err);

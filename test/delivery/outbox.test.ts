@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
+import SQLite from "better-sqlite3";
+import pg from "pg";
 import { rest, startTestApp, type TestApp } from "../support/app.js";
+import { onPostgres } from "../support/postgres.js";
 import { startSmtpServer, unusedPort, type TestSmtpServer } from "../support/smtp-servers.js";
 import { messageIdOf, until } from "../support/wait.js";
 
@@ -168,6 +172,63 @@ describe("failures, retries and dead messages", () => {
       }
     } finally {
       await slow.stop();
+    }
+  });
+});
+
+/**
+ * Makes every write to the attempt log fail, from a connection of its own, until the returned
+ * function is called: a database that refuses the worker's bookkeeping for a while.
+ */
+async function refuseAttemptWrites(app: TestApp): Promise<() => Promise<void>> {
+  if (onPostgres) {
+    const client = new pg.Client({ connectionString: app.env.MAILROOM_DATABASE_URL });
+    await client.connect();
+    await client.query(`create function refuse_attempts() returns trigger language plpgsql as $$ begin raise exception 'attempt log refused by the test'; end $$`);
+    await client.query("create trigger refuse_attempts before insert on message_attempts for each statement execute function refuse_attempts()");
+    return async () => {
+      await client.query("drop trigger refuse_attempts on message_attempts");
+      await client.end();
+    };
+  }
+  const db = new SQLite(join(app.dataDir, "mailroom.db"));
+  db.exec("create trigger refuse_attempts before insert on message_attempts begin select raise(abort, 'attempt log refused by the test'); end");
+  return async () => {
+    db.exec("drop trigger refuse_attempts");
+    db.close();
+  };
+}
+
+describe("a database that cannot record an attempt for a while", () => {
+  const LEASE_MS = 600;
+  let app: TestApp;
+  let smtp: TestSmtpServer;
+  beforeEach(async () => {
+    app = await startTestApp({ ...FAST_RETRIES, MAILROOM_DELIVERY_LEASE_MS: String(LEASE_MS) });
+    smtp = await startSmtpServer({ tls: "plain" });
+  });
+  afterEach(async () => {
+    await app.stop();
+    await smtp.close();
+  });
+
+  it("keeps the sent message leased until the attempt is written, and never sends it twice", async () => {
+    await activate(app, await addProvider(app, smtp.host));
+    const allow = await refuseAttemptWrites(app);
+    let allowed = false;
+    try {
+      const id = await send(app);
+      await until("the message to reach the server", () => smtp.received.some((m) => messageIdOf(m.raw) === id) || undefined);
+      // Several leases long: a worker that gave the message up would have sent it again by now.
+      await new Promise((r) => setTimeout(r, 4 * LEASE_MS));
+      assert.equal((await messageOf(app, id)).state, "sending");
+      await allow();
+      allowed = true;
+      const sent = await until("the attempt to be recorded", stateIs(app, id, "sent"));
+      assert.equal(sent.attempts.length, 1);
+      assert.equal(smtp.received.filter((m) => messageIdOf(m.raw) === id).length, 1);
+    } finally {
+      if (!allowed) await allow();
     }
   });
 });
