@@ -77,3 +77,16 @@ export function asConnectError(err: unknown, log: (err: unknown) => void): Conne
   log(err);
   return toConnectError(new DomainError("internal", "INTERNAL-x9f3k", "internal error; the server log has the details"));
 }
+
+const SECRET_FIELD_DECODE_ERROR = /(\.(?:password|client_secret|signing_key) from JSON: expected \w+), got .*$/s;
+/** V8 quotes the text around a JSON syntax error: `Unexpected token 'x', ..."password":x..." is not valid JSON`. */
+const JSON_SYNTAX_EXCERPT = /Unexpected token '[\s\S]*?', (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON/;
+
+/**
+ * A request-decoding error without the request's own text: the parser quotes what surrounds a
+ * syntax error, and protobuf-es echoes a field's value of the wrong type. Either may be a secret,
+ * so the message keeps the rule and the field, not the value.
+ */
+export function withoutRequestText(message: string): string {
+  return message.replace(JSON_SYNTAX_EXCERPT, "unexpected character").replace(SECRET_FIELD_DECODE_ERROR, "$1");
+}

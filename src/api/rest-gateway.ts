@@ -5,7 +5,7 @@ import { Code, ConnectError, createHandlerContext, type Interceptor, type Method
 // Connect's own unary invocation (marked internal, hence @connectrpc/connect is pinned exactly).
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { http } from "../gen/google/api/annotations_pb.js";
-import { httpStatusOf, statusBody } from "./errors.js";
+import { httpStatusOf, statusBody, withoutRequestText } from "./errors.js";
 
 // REST/JSON transcoding driven by the (google.api.http) annotations of the served services: the
 // route table is derived from the proto files, and every call runs through the same handlers and
@@ -69,13 +69,6 @@ function queryToJson(method: DescMethodUnary, params: URLSearchParams): JsonValu
   return json;
 }
 
-const SECRET_FIELD_DECODE_ERROR = /(\.(?:password|client_secret|signing_key) from JSON: expected \w+), got .*$/s;
-
-/** protobuf-es echoes the offending value; for a secret field, name the rule only. */
-function withoutSecretValue(message: string): string {
-  return message.replace(SECRET_FIELD_DECODE_ERROR, "$1");
-}
-
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -105,7 +98,7 @@ export function parseJsonBody(raw: Buffer): JsonValue {
   try {
     return JSON.parse(raw.toString("utf8")) as JsonValue;
   } catch (err) {
-    throw new HttpError(400, Code.InvalidArgument, `request body is not valid JSON: ${(err as Error).message}`);
+    throw new HttpError(400, Code.InvalidArgument, `request body is not valid JSON: ${withoutRequestText((err as Error).message)}`);
   }
 }
 
@@ -166,7 +159,7 @@ export class RestGateway {
     try {
       input = fromJson(method.input, json, { ignoreUnknownFields: true });
     } catch (err) {
-      throw new HttpError(400, Code.InvalidArgument, `invalid ${method.input.name}: ${withoutSecretValue((err as Error).message)}`);
+      throw new HttpError(400, Code.InvalidArgument, `invalid ${method.input.name}: ${withoutRequestText((err as Error).message)}`);
     }
     const message = reflect(method.input, input);
     route.params.forEach((name, i) => {

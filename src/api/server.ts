@@ -2,9 +2,11 @@ import { createServer as createHttp1Server, type Server as Http1Server, type Ser
 import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { createServiceImplSpec, type ConnectRouter, type Interceptor, type ServiceImpl, type ServiceImplSpec } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Code, ConnectError, createConnectRouter, createServiceImplSpec, type ConnectRouter, type Interceptor, type ServiceImpl, type ServiceImplSpec } from "@connectrpc/connect";
+import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
+import { withoutRequestText } from "./errors.js";
 import { MAX_BODY_BYTES, RestGateway, sendJson, type NodeRequest, type NodeResponse } from "./rest-gateway.js";
 
 /** A service and its implementation, served on every transport. */
@@ -49,11 +51,46 @@ export function createRequestHandler(options: ServerOptions): (req: NodeRequest,
       else res.end();
     });
   };
-  const adapter = connectNodeAdapter({ routes, interceptors: options.interceptors, readMaxBytes: MAX_BODY_BYTES, fallback });
+  // connectNodeAdapter's own routing, with one step added: error answers pass through
+  // withoutEchoedRequestText before they are written.
+  const router = createConnectRouter({
+    interceptors: options.interceptors,
+    readMaxBytes: MAX_BODY_BYTES,
+    acceptCompression: [compressionGzip, compressionBrotli],
+  });
+  routes(router);
+  const rpcs = new Map(router.handlers.map((h) => [h.requestPath, h]));
   return (req, res) => {
     if (req.httpVersionMajor === 1) closeWhenBodyUnread(req, res as ServerResponse);
-    adapter(req, res);
+    const rpc = rpcs.get((req.url ?? "").split("?", 1)[0]!);
+    if (!rpc) return fallback(req, res);
+    rpc(universalRequestFromNodeRequest(req, res, undefined, undefined))
+      .then(async (answer) => universalResponseToNodeResponse(await withoutEchoedRequestText(answer), res))
+      .catch((err: unknown) => {
+        if (ConnectError.from(err).code !== Code.Aborted) options.logger.error({ err, rpc: rpc.method.name }, "rpc handler failed");
+      });
   };
+}
+
+/**
+ * Connect and gRPC report a request they cannot decode with the decoder's message, which quotes
+ * the request text or a field's value (see withoutRequestText). The Connect protocol carries it in
+ * a JSON error body, gRPC in the grpc-message header or trailer; both are rewritten without it.
+ */
+async function withoutEchoedRequestText(answer: UniversalServerResponse): Promise<UniversalServerResponse> {
+  for (const headers of [answer.header, answer.trailer]) {
+    const message = headers?.get("grpc-message");
+    if (message) headers!.set("grpc-message", encodeURIComponent(withoutRequestText(decodeURIComponent(message))));
+  }
+  const isJsonError = answer.status >= 400 && answer.header?.get("content-type") === "application/json" && !answer.header.has("content-encoding");
+  if (!isJsonError || !answer.body) return answer;
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of answer.body) chunks.push(chunk);
+  const error = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { message?: string };
+  if (typeof error.message === "string") error.message = withoutRequestText(error.message);
+  const body = Buffer.from(JSON.stringify(error));
+  answer.header!.delete("content-length");
+  return { ...answer, body: createAsyncIterable([body]) };
 }
 
 /**

@@ -57,6 +57,33 @@ describe("bad input", () => {
     assert.doesNotMatch(plain.message, /s3cret-in-array|Array/);
   });
 
+  it("never quotes the request text around a JSON syntax error, on REST, Connect and the settings dialect", async () => {
+    const secret = "hunter2-in-broken-json";
+    const broken = `{"senderAddress":"a@example.com","plain":{"password":${secret}}}`;
+    const post = (path: string) =>
+      fetch(app.url + path, { method: "POST", headers: { "content-type": "application/json", authorization: app.auth }, body: broken });
+    for (const path of ["/admin/v1/email/smtp", "/zitadel.admin.v1.AdminService/AddEmailProviderSMTP", "/email-settings/edit"]) {
+      const res = await post(path);
+      const text = await res.text();
+      assert.equal(res.status, 400, `${path}: ${text}`);
+      assert.match(text, /not valid JSON: unexpected character|cannot decode message \S+ from JSON: unexpected character/, path);
+      assert.ok(!text.includes(secret) && !text.includes("hunter2"), `${path} quoted the password`);
+    }
+  });
+
+  it("never echoes a secret sent with the wrong JSON type over the Connect protocol", async () => {
+    const res = await fetch(`${app.url}/zitadel.admin.v1.AdminService/AddEmailProviderSMTP`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: app.auth },
+      body: JSON.stringify(smtpProvider({ password: 987654321 })),
+    });
+    const body = (await res.json()) as { code: string; message: string };
+    assert.equal(res.status, 400);
+    assert.equal(body.code, "invalid_argument");
+    assert.match(body.message, /AddEmailProviderSMTPRequest\.password from JSON: expected string/);
+    assert.doesNotMatch(body.message, /987654321/);
+  });
+
   it("answers a string where a bool belongs with 400", () => refused("POST", "/admin/v1/email/smtp", smtpProvider({ tls: "yes" })));
 
   it("answers a string where a message belongs with 400", () => refused("POST", "/admin/v1/email/_search", { query: "first page" }));

@@ -3,7 +3,8 @@ import { DomainError } from "../../domain/errors.js";
 import { globalSettingOf, globalSmtpSettingsOf } from "../../domain/global-settings.js";
 import type { Provider } from "../../domain/provider.js";
 import type { ProviderService } from "../../service/provider-service.js";
-import { HttpError, MAX_BODY_BYTES, readBody, sendJson, type NodeRequest, type NodeResponse } from "../rest-gateway.js";
+import { HttpError, MAX_BODY_BYTES, parseJsonBody, readBody, sendJson, type NodeRequest, type NodeResponse } from "../rest-gateway.js";
+import { httpStatusOf, toConnectError } from "../errors.js";
 import type { ExtraHandler } from "../server.js";
 import { EDIT_FIELDS, SettingsWireError, fieldOfSetting, paramsOf, patchOf, resultOf } from "./settings-converters.js";
 
@@ -42,10 +43,12 @@ function sendError(res: NodeResponse, err: unknown, logError: (err: unknown) => 
   if (err instanceof SettingsWireError) return sendFailure(res, 400, err.message);
   // readBody reports an oversized body as 413; the dialect answers every client error with 400.
   if (err instanceof HttpError) return sendFailure(res, 400, err.message);
-  if (err instanceof DomainError && statusOfKind[err.kind]) {
+  if (err instanceof DomainError && err.kind !== "internal") {
     const setting = globalSettingOf(err);
     if (err.kind === "unauthenticated") res.setHeader("www-authenticate", "Bearer");
-    return sendFailure(res, statusOfKind[err.kind]!, setting ? `${fieldOfSetting[setting]}: ${err.message}` : err.message);
+    // The dialect's client errors keep their own statuses; any other kind maps as on the admin API.
+    const status = statusOfKind[err.kind] ?? httpStatusOf(toConnectError(err).code);
+    return sendFailure(res, status, setting ? `${fieldOfSetting[setting]}: ${err.message}` : err.message);
   }
   logError(err);
   sendFailure(res, 500, "internal error; the server log has the details");
@@ -54,11 +57,7 @@ function sendError(res: NodeResponse, err: unknown, logError: (err: unknown) => 
 async function readJson(req: NodeRequest): Promise<unknown> {
   const raw = await readBody(req, MAX_BODY_BYTES);
   if (raw.length === 0) throw new SettingsWireError(`request body is empty: send {"params": {...}}`);
-  try {
-    return JSON.parse(raw.toString("utf8"));
-  } catch (err) {
-    throw new SettingsWireError(`request body is not valid JSON: ${(err as Error).message}`);
-  }
+  return parseJsonBody(raw);
 }
 
 const settingsOf = (provider: Provider | undefined) =>
