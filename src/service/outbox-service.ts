@@ -1,3 +1,4 @@
+import pRetry from "p-retry";
 import type { Principal } from "../auth/tokens.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
 import { newId } from "../domain/ids.js";
@@ -5,8 +6,8 @@ import { checkCancel, checkDraft, checkRequeue, type Message, type MessageDraft,
 import { isUniqueViolation } from "../store/errors.js";
 import type { Store } from "../store/store.js";
 
-export const DEFAULT_MESSAGE_LIST_LIMIT = 100;
-export const MAX_MESSAGE_LIST_LIMIT = 1000;
+const DEFAULT_MESSAGE_LIST_LIMIT = 100;
+const MAX_MESSAGE_LIST_LIMIT = 1000;
 
 /** The send API's use cases: accept durably, report, requeue, cancel. */
 export class OutboxService {
@@ -18,17 +19,14 @@ export class OutboxService {
   /** Commits the message to the outbox before returning its id. */
   async send(principal: Principal, draft: MessageDraft): Promise<{ id: string; duplicate: boolean }> {
     const checked = checkDraft(draft);
-    let result: { id: string; duplicate: boolean } | undefined;
-    for (let attempt = 0; !result; attempt++) {
-      const id = newId();
-      try {
-        result = await this.store.outbox.enqueue(principal.instanceId, checked, { id, headerMessageId: `<${id}@${this.messageIdDomain}>` }, new Date());
-      } catch (err) {
-        // Another node minted the same id in the same instant: draw again.
-        if (!isUniqueViolation(err) || attempt >= 3) throw err;
-      }
-    }
-    return result;
+    return pRetry(
+      () => {
+        const id = newId();
+        return this.store.outbox.enqueue(principal.instanceId, checked, { id, headerMessageId: `<${id}@${this.messageIdDomain}>` }, new Date());
+      },
+      // Another node minted the same id in the same instant: draw again at once.
+      { retries: 3, minTimeout: 0, shouldRetry: ({ error }) => isUniqueViolation(error) },
+    );
   }
 
   async get(principal: Principal, id: string): Promise<Message> {
