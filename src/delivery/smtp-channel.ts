@@ -16,7 +16,7 @@ export interface SmtpChannelOptions {
   secrets: SecretBox;
   /** The name announced in EHLO (config.ehloName). */
   ehloName: string;
-  /** Shared with the diagnostics so a tested XOAUTH2 provider reuses its token. */
+  /** Fetches and caches XOAUTH2 access tokens; without one the channel makes its own (as in the app). Tests pass one in. */
   tokens?: OAuth2TokenSource;
   /** Connections per provider version. */
   maxConnections?: number;
@@ -25,7 +25,6 @@ export interface SmtpChannelOptions {
 interface Pool {
   instanceId: string;
   providerId: string;
-  sequence: number;
   transport: Promise<Transporter>;
 }
 
@@ -116,7 +115,7 @@ export class SmtpChannel implements Channel {
     const raced = this.pools.get(key);
     if (raced) return { transporter: await raced.transport, oneShot: false };
     const transport = Promise.resolve(build(true));
-    this.pools.set(key, { instanceId: provider.instanceId, providerId: provider.id, sequence: provider.sequence, transport });
+    this.pools.set(key, { instanceId: provider.instanceId, providerId: provider.id, transport });
     return { transporter: await transport, oneShot: false };
   }
 

@@ -9,14 +9,14 @@ import { OAuth2TokenSource, isTokenEndpointError } from "./oauth2-tokens.js";
 import {
   SMTP_TIMEOUTS,
   connectionOptionsOf,
+  decideTls,
   endpointOf,
   isPlaintextAnswer,
-  probeImplicitTls,
   tlsOptionsOf,
   type ConnectionTls,
   type SmtpEndpoint,
 } from "./smtp-connection-plan.js";
-import { isCertificateError, replyCodeOf } from "./smtp-failure.js";
+import { isCertificateError, replyCodeOf, replyTextOf, type SmtpError } from "./smtp-failure.js";
 
 /** The protocol steps of a test, in the order they run. EHLO covers the greeting and EHLO. */
 export type DiagnosticStepName = "DNS" | "connect" | "TLS" | "EHLO" | "STARTTLS" | "AUTH" | "MAIL FROM" | "RCPT TO" | "DATA" | "QUIT";
@@ -42,8 +42,8 @@ export interface DiagnosticReport {
   transcript: string[];
 }
 
-export const TEST_SUBJECT = "Test email";
-export const TEST_BODY = "This is a test email to check if your SMTP provider works fine";
+const TEST_SUBJECT = "Test email";
+const TEST_BODY = "This is a test email to check if your SMTP provider works fine";
 
 const REDACTED = "[redacted]";
 
@@ -117,13 +117,8 @@ class Transcript {
   }
 }
 
-interface NodemailerError extends Error {
-  code?: string;
-  originalCode?: string;
-  responseCode?: number;
-  response?: string;
-  command?: string;
-}
+/** A nodemailer (or socket) error: an Error with the SMTP fields smtp-failure reads. */
+type NodemailerError = Error & SmtpError;
 
 const since = (start: number) => Math.round(performance.now() - start);
 
@@ -154,7 +149,9 @@ export class SmtpDiagnostic {
       const endpoint = endpointOf(settings);
       const addresses = await this.step(steps, "DNS", () => this.resolve(endpoint));
       const address = { hostname: addresses[0]!, port: endpoint.port };
-      const tls = await this.decideTls(settings, address, transcript);
+      const decided = await decideTls(settings, address);
+      if (settings.tls === "auto") transcript.note(autoTlsNote(address, decided));
+      const tls = decided.tls;
       const socket = await this.step(steps, "connect", () => this.connect(addresses, endpoint.port, transcript));
       sockets.push(socket);
       let channel: Socket = socket;
@@ -208,17 +205,6 @@ export class SmtpDiagnostic {
     const found = await Promise.race([lookup(endpoint.hostname, { all: true }), timeout]);
     const addresses = found.map((a) => a.address);
     return { value: addresses, reply: `${endpoint.hostname} resolves to ${addresses.join(", ")}` };
-  }
-
-  private async decideTls(settings: SmtpSettings, address: SmtpEndpoint, transcript: Transcript): Promise<ConnectionTls> {
-    if (settings.tls !== "auto") return settings.tls;
-    if (address.port === 465) {
-      transcript.note("port 465: implicit TLS");
-      return "implicit";
-    }
-    const probe = await probeImplicitTls(address);
-    transcript.note(probe === "implicit" ? "the server speaks TLS on connect: implicit TLS" : "the server speaks plaintext on connect: STARTTLS required");
-    return probe === "implicit" ? "implicit" : "starttls";
   }
 
   private async connect(addresses: string[], port: number, transcript: Transcript): Promise<{ value: Socket; reply: string }> {
@@ -361,8 +347,8 @@ export class SmtpDiagnostic {
       });
     });
     const exchange = transcript.exchange("AUTH");
-    const lastReply = [...transcript.lines].reverse().find((l) => l.text.startsWith("S: "));
-    steps.push({ name: "AUTH", ok: true, reply: lastReply && transcript.scrub(lastReply.text.slice(3)), code: replyCodeOf(lastReply?.text.slice(3)), durationMs: since(exchange?.at ?? start) });
+    const reply = lastServerReply(transcript);
+    steps.push({ name: "AUTH", ok: true, reply, code: replyCodeOf(reply), durationMs: since(exchange?.at ?? start) });
   }
 
   private async transaction(connection: SMTPConnection, settings: SmtpSettings, receiver: string, steps: DiagnosticStep[], transcript: Transcript): Promise<void> {
@@ -420,6 +406,13 @@ export class SmtpDiagnostic {
   }
 }
 
+/** What the transcript says about how `auto` was decided; an inconclusive probe claims nothing about the server. */
+function autoTlsNote(endpoint: SmtpEndpoint, decided: { tls: ConnectionTls; conclusive: boolean }): string {
+  if (endpoint.port === 465) return "port 465: implicit TLS";
+  if (!decided.conclusive) return "the probe could not tell whether the server speaks TLS on connect: STARTTLS required";
+  return decided.tls === "implicit" ? "the server speaks TLS on connect: implicit TLS" : "the server speaks plaintext on connect: STARTTLS required";
+}
+
 function lastServerReply(transcript: Transcript): string | undefined {
   const line = [...transcript.lines].reverse().find((l) => l.text.startsWith("S: "));
   return line && transcript.scrub(line.text.slice(3));
@@ -427,11 +420,15 @@ function lastServerReply(transcript: Transcript): string | undefined {
 
 /** A failed step with the server's reply (or what happened) and what to check. */
 function failedStep(name: DiagnosticStepName, err: NodemailerError, durationMs: number): DiagnosticStep {
-  const code = err.responseCode;
-  const reply = err.response && code ? err.response.replace(/\r?\n/g, " ").trim() : describeError(err);
-  return { name, ok: false, reply, code, durationMs, hint: hintFor(name, err) };
+  // The server's reply as describeSmtpError gives it, but without the command: the step names it.
+  const reply = replyTextOf(err) ?? describeError(err);
+  return { name, ok: false, reply, code: err.responseCode, durationMs, hint: hintFor(name, err) };
 }
 
+/**
+ * What happened when there is no reply. Unlike describeSmtpError (the outbox's wording), this
+ * shortens OpenSSL errors to their reason and names the cause only when the message does not.
+ */
 function describeError(err: NodemailerError): string {
   const cause = err.originalCode ?? err.code;
   // OpenSSL's "<hex>:error:<hex>:SSL routines:<function>:<reason>:<file>:<line>:" down to its reason.

@@ -1,13 +1,14 @@
 import { isTokenEndpointError } from "./oauth2-tokens.js";
 
 /** An SMTP failure as the outbox records it. */
-export interface SmtpFailure {
+interface SmtpFailure {
   permanent: boolean;
   smtpCode?: number;
   detail: string;
 }
 
-interface SmtpError {
+/** The fields of a nodemailer error (or a socket error) that tell what went wrong. */
+export interface SmtpError {
   message?: string;
   code?: string;
   originalCode?: string;
@@ -96,13 +97,16 @@ export function classifySmtpFailure(error: unknown): SmtpFailure {
 }
 
 /** A one-line description of an SMTP failure: the reply when there is one, else what happened. */
-export function describeSmtpError(err: SmtpError): string {
-  if (err.response && err.responseCode) {
-    const reply = err.response.replace(/\r?\n/g, " ").trim();
-    return err.command ? `${err.command}: ${reply}` : reply;
-  }
+function describeSmtpError(err: SmtpError): string {
+  const reply = replyTextOf(err);
+  if (reply !== undefined) return err.command ? `${err.command}: ${reply}` : reply;
   const cause = err.originalCode && err.originalCode !== err.code ? ` (${err.originalCode})` : err.code ? ` (${err.code})` : "";
   return `${(err.message ?? "unknown error").replace(/\r?\n/g, " ")}${cause}`;
+}
+
+/** The server's reply on one line, when the error carries one (a reply and its code). */
+export function replyTextOf(err: SmtpError): string | undefined {
+  return err.response && err.responseCode ? err.response.replace(/\r?\n/g, " ").trim() : undefined;
 }
 
 /** The numeric code at the start of an SMTP reply, if any. */

@@ -16,7 +16,7 @@ export interface WebhookChannelOptions {
 }
 
 /** The JSON body of a webhook delivery, in ZITADEL's shape. */
-export interface WebhookPayload {
+interface WebhookPayload {
   contextInfo: {
     recipientEmailAddress: string;
     eventType: "mailroom.message";
@@ -26,7 +26,7 @@ export interface WebhookPayload {
   args: { messageId: string; to: string[]; cc: string[]; bcc: string[]; replyTo: string };
 }
 
-export function webhookPayloadOf(provider: Provider, message: OutgoingMessage): WebhookPayload {
+function webhookPayloadOf(provider: Provider, message: OutgoingMessage): WebhookPayload {
   return {
     contextInfo: {
       recipientEmailAddress: message.to[0] ?? "",
@@ -39,7 +39,7 @@ export function webhookPayloadOf(provider: Provider, message: OutgoingMessage): 
 }
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256(key, "<t>.<body>")>`, as ZITADEL signs webhooks. */
-export function webhookSignature(signingKey: string, body: string, at: Date): string {
+function webhookSignature(signingKey: string, body: string, at: Date): string {
   const t = Math.floor(at.getTime() / 1000);
   const v1 = createHmac("sha256", signingKey).update(`${t}.${body}`).digest("hex");
   return `t=${t},v1=${v1}`;

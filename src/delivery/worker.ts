@@ -6,7 +6,7 @@ import type { AttemptRecord, AttemptResolution, OutboxClaim } from "../store/out
 import type { Store } from "../store/store.js";
 import type { AttemptOutcome, Channel, OutgoingMessage } from "./types.js";
 
-export interface WorkerOptions {
+interface WorkerOptions {
   /** Identifies this process's leases in the outbox. */
   nodeId: string;
   /** Messages in flight at once. */

@@ -77,14 +77,14 @@ export function globalSettingOf(err: DomainError): GlobalSetting | undefined {
 }
 
 /** The description of a provider created through the global view. */
-export const GLOBAL_PROVIDER_DESCRIPTION = "Global email settings";
+const GLOBAL_PROVIDER_DESCRIPTION = "Global email settings";
 
 /**
  * How a stored TLS mode looks in the global view. `auto` (implicit TLS when the server speaks it
  * on connect, otherwise STARTTLS) is shown as what it will do on the conventional ports: implicit
  * on 465, STARTTLS elsewhere.
  */
-export function globalEncryptionOf(tls: TlsMode, port: number): GlobalEncryption {
+function globalEncryptionOf(tls: TlsMode, port: number): GlobalEncryption {
   if (tls === "auto") return port === 465 ? "implicit" : "starttls";
   return tls;
 }
@@ -161,7 +161,7 @@ function resolveAuth(patch: GlobalSmtpPatch, stored: SmtpSettings | undefined): 
  * (`current`, the active SMTP provider) or, without one, for a new provider. The remaining field
  * rules are those of every dialect (resolveSmtpSettings).
  */
-export function globalSmtpInput(patch: GlobalSmtpPatch, current: Provider | undefined): SmtpInput {
+function globalSmtpInput(patch: GlobalSmtpPatch, current: Provider | undefined): SmtpInput {
   const stored = current?.config.kind === "smtp" ? current.config.smtp : undefined;
   const storedAddress = stored ? parseHostPort(stored.host) : undefined;
   const hostname = patch.hostname !== undefined ? checkHostname(patch.hostname) : requireSetting(storedAddress?.hostname, "host", "host");

@@ -3,7 +3,7 @@ import { failedPrecondition, invalidArgument } from "./errors.js";
 
 export type MessageState = "queued" | "sending" | "sent" | "retrying" | "dead" | "cancelled";
 
-export const MAX_RECIPIENTS = 50;
+const MAX_RECIPIENTS = 50;
 /** Text and HTML bodies together, in bytes of UTF-8. */
 export const MAX_BODY_BYTES = 512 * 1024;
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
