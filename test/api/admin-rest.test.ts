@@ -36,7 +36,7 @@ describe("the email-provider RPCs over REST", () => {
   });
 
   it("GetEmailProviderById returns the SMTP settings with an empty plain auth and no password", async () => {
-    const id = await addSmtp(app, { senderAddress: "get@example.com", senderName: "Get", host: "mail.example.com:465" });
+    const id = await addSmtp(app, { senderAddress: "get@example.com", senderName: "Get", host: "mail.example.com:465", description: "get by id" });
     const res = await rest(app, "GET", `/admin/v1/email/${id}`);
     assert.equal(res.status, 200, res.text);
     const { details, ...config } = res.body.config;
@@ -46,7 +46,7 @@ describe("the email-provider RPCs over REST", () => {
     assert.deepEqual(config, {
       id,
       state: "EMAIL_PROVIDER_INACTIVE",
-      description: config.description,
+      description: "get by id",
       smtp: {
         senderAddress: "get@example.com",
         senderName: "Get",

@@ -46,6 +46,7 @@ describe("provider updates and the section-5 decisions", () => {
   it("stores the new password as a new event whose sequence the response reports", async () => {
     const id = await addSmtp(app);
     const res = await rest(app, "PUT", `/admin/v1/email/smtp/${id}/password`, { password: "evented" });
+    assert.equal(res.status, 200, res.text);
     const events = await app.core.store.listEvents(app.core.instance.id);
     const last = events.at(-1);
     assert.equal(last?.type, "instance.smtp.config.password.changed");
@@ -70,13 +71,15 @@ describe("provider updates and the section-5 decisions", () => {
 
   it("keeps the stored password when an update sends an empty plain password", async () => {
     const id = await addSmtp(app, { plain: { password: "kept" } });
-    await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider({ plain: { password: "" } }));
+    const res = await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider({ plain: { password: "" } }));
+    assert.equal(res.status, 200, res.text);
     assert.equal(await storedPassword(id), "kept");
   });
 
   it("changes the password when an update carries one in the plain oneof", async () => {
     const id = await addSmtp(app, { plain: { password: "old" } });
-    await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider({ plain: { password: "new" } }));
+    const res = await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider({ plain: { password: "new" } }));
+    assert.equal(res.status, 200, res.text);
     assert.equal(await storedPassword(id), "new");
   });
 
@@ -136,7 +139,8 @@ describe("provider updates and the section-5 decisions", () => {
       xoauth2: { tokenEndpoint: "https://login.example.com/token", clientCredentials: { clientId, clientSecret: "s" } },
     });
     const id = await addSmtp(app, xoauth2("first-id"));
-    await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider(xoauth2("second-id")));
+    const res = await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider(xoauth2("second-id")));
+    assert.equal(res.status, 200, res.text);
     const got = await rest(app, "GET", `/admin/v1/email/${id}`);
     assert.equal(got.body.config.smtp.xoauth2.clientCredentials.clientId, "second-id");
   });
@@ -146,10 +150,11 @@ describe("provider updates and the section-5 decisions", () => {
       plain: undefined,
       xoauth2: { tokenEndpoint: "https://login.example.com/token", clientCredentials: { clientId: "cid", clientSecret: "kept-secret" } },
     });
-    await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider({
+    const res = await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider({
       plain: undefined,
       xoauth2: { tokenEndpoint: "https://login.example.com/token", clientCredentials: { clientId: "cid" } },
     }));
+    assert.equal(res.status, 200, res.text);
     const auth = await storedAuth(id);
     assert.equal(auth.kind === "xoauth2" && auth.clientSecret && app.core.keyring.open(auth.clientSecret), "kept-secret");
   });
@@ -159,7 +164,8 @@ describe("provider updates and the section-5 decisions", () => {
       plain: undefined,
       xoauth2: { tokenEndpoint: "https://login.example.com/token", clientCredentials: { clientId: "cid", clientSecret: "s" } },
     });
-    await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider({ plain: undefined, senderName: "Renamed" }));
+    const res = await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider({ plain: undefined, senderName: "Renamed" }));
+    assert.equal(res.status, 200, res.text);
     assert.equal((await storedAuth(id)).kind, "xoauth2");
   });
 
@@ -202,7 +208,8 @@ describe("provider updates and the section-5 decisions", () => {
     const id = await addSmtp(app);
     const got = await rest(app, "GET", `/admin/v1/email/${id}`);
     const { smtp, description } = got.body.config;
-    await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, { ...smtp, plain: undefined, description, senderName: "Only this" });
+    const res = await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, { ...smtp, plain: undefined, description, senderName: "Only this" });
+    assert.equal(res.status, 200, res.text);
     const last = (await app.core.store.listEvents(app.core.instance.id)).at(-1);
     assert.equal(last?.type, "instance.smtp.config.changed");
     assert.deepEqual(last?.payload, { id, senderName: "Only this" });
@@ -210,8 +217,10 @@ describe("provider updates and the section-5 decisions", () => {
 
   it("never changes the state on update", async () => {
     const id = await addSmtp(app);
-    await rest(app, "POST", `/admin/v1/email/${id}/_activate`, {});
-    await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider({ senderName: "Still active" }));
+    const activated = await rest(app, "POST", `/admin/v1/email/${id}/_activate`, {});
+    assert.equal(activated.status, 200, activated.text);
+    const res = await rest(app, "PUT", `/admin/v1/email/smtp/${id}`, smtpProvider({ senderName: "Still active" }));
+    assert.equal(res.status, 200, res.text);
     assert.equal((await rest(app, "GET", `/admin/v1/email/${id}`)).body.config.state, "EMAIL_PROVIDER_ACTIVE");
   });
 

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { openCore, type Core } from "../../src/app.js";
 import { readConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
+import { readKeyFile } from "../../src/secrets/keyring.js";
 import { rest } from "../support/app.js";
 import { runCli, startNode, type NodeProcess } from "../support/node-process.js";
 
@@ -37,6 +38,23 @@ function dataFilesText(dataDir: string): string {
     .join("\n");
 }
 
+/** Asserts `text` holds none of the `secrets`; a failure names the secret's kind, never its value. */
+function assertNoSecrets(text: string, where: string, secrets: Array<[kind: string, value: string]>): void {
+  for (const [kind, value] of secrets) {
+    assert.ok(value, `the test does not know the ${kind}`);
+    assert.ok(!text.includes(value), `${where} contains the ${kind}`);
+  }
+}
+
+/** The master keys in a key file, in the forms a leak would most likely take. */
+function masterKeysIn(keyFile: string, label: string): Array<[kind: string, value: string]> {
+  return readKeyFile(keyFile).flatMap((key, i): Array<[string, string]> => [
+    [`${label} master key #${i + 1} (base64)`, key.toString("base64")],
+    [`${label} master key #${i + 1} (base64url)`, key.toString("base64url")],
+    [`${label} master key #${i + 1} (hex)`, key.toString("hex")],
+  ]);
+}
+
 describe("a mailroom process on a data dir", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "mailroom-lifecycle-"));
   const env = { MAILROOM_DATA_DIR: dataDir, MAILROOM_BOOTSTRAP_TOKEN: TOKEN, MAILROOM_LOG_LEVEL: "trace" };
@@ -46,6 +64,23 @@ describe("a mailroom process on a data dir", () => {
   const ids: { plain?: string; xoauth2?: string; http?: string } = {};
   let signingKey = "";
   let logs = "";
+  const keyFile = join(dataDir, "master.key");
+  /** Every master key the data dir has held so far; filled as the test reads the key file. */
+  const masterKeys: Array<[kind: string, value: string]> = [];
+  /** What neither a response nor a log may ever contain. */
+  const responseSecrets = (): Array<[kind: string, value: string]> => [
+    ["SMTP password", PASSWORD],
+    ["rotated SMTP password", NEW_PASSWORD],
+    ["xoauth2 client secret", CLIENT_SECRET],
+    ["refused request's password", REFUSED_PASSWORD],
+  ];
+  /** What a log or CLI output may never contain: the above plus the signing key, the token and the master keys. */
+  const logSecrets = (): Array<[kind: string, value: string]> => [
+    ...responseSecrets(),
+    ["HTTP signing key", signingKey],
+    ["bootstrap token", TOKEN],
+    ...masterKeys,
+  ];
 
   const call = async (method: string, path: string, body?: unknown, auth?: string | null) => {
     const res = await rest(api, method, path, body, auth === undefined ? api.auth : auth);
@@ -55,6 +90,8 @@ describe("a mailroom process on a data dir", () => {
 
   before(async () => {
     server = await startNode(env);
+    // The first start generates the master key in the data dir.
+    masterKeys.push(...masterKeysIn(keyFile, "first"));
     api = { url: server.url, auth: `Bearer ${TOKEN}` };
     const plain = await call("POST", "/admin/v1/email/smtp", {
       senderAddress: "noreply@example.com",
@@ -90,7 +127,7 @@ describe("a mailroom process on a data dir", () => {
 
   it("never returns a password or client secret in any response", () => {
     const all = responses.join("\n");
-    for (const secret of [PASSWORD, NEW_PASSWORD, CLIENT_SECRET, REFUSED_PASSWORD]) assert.ok(!all.includes(secret), secret);
+    assertNoSecrets(all, "a response", responseSecrets());
   });
 
   it("returns the HTTP signing key on reads, as ZITADEL does", async () => {
@@ -107,19 +144,30 @@ describe("a mailroom process on a data dir", () => {
 
   it("never writes a secret to its logs", () => {
     assert.match(logs, /mailroom ready/);
-    for (const secret of [PASSWORD, NEW_PASSWORD, CLIENT_SECRET, REFUSED_PASSWORD, signingKey, TOKEN]) assert.ok(!logs.includes(secret), secret);
+    assertNoSecrets(logs, "the logs of the first run", logSecrets());
   });
 
   it("stores no secret in plaintext in the database files, including the WAL", () => {
     const raw = dataFilesText(dataDir);
     assert.ok(raw.includes("smtp.office365.com"), "the database files hold the providers");
-    for (const secret of [PASSWORD, NEW_PASSWORD, CLIENT_SECRET, signingKey, TOKEN]) assert.ok(!raw.includes(secret), secret);
+    assertNoSecrets(raw, "the database files", [
+      ["SMTP password", PASSWORD],
+      ["rotated SMTP password", NEW_PASSWORD],
+      ["xoauth2 client secret", CLIENT_SECRET],
+      ["HTTP signing key", signingKey],
+      ["bootstrap token", TOKEN],
+    ]);
   });
 
   it("keeps sealed secrets out of the event log payloads", async () => {
     await withCore(dataDir, async (core) => {
       const payloads = JSON.stringify((await core.store.listEvents(core.instance.id)).map((e) => e.payload));
-      for (const secret of [PASSWORD, NEW_PASSWORD, CLIENT_SECRET, signingKey]) assert.ok(!payloads.includes(secret), secret);
+      assertNoSecrets(payloads, "the event payloads", [
+        ["SMTP password", PASSWORD],
+        ["rotated SMTP password", NEW_PASSWORD],
+        ["xoauth2 client secret", CLIENT_SECRET],
+        ["HTTP signing key", signingKey],
+      ]);
     });
   });
 
@@ -136,7 +184,9 @@ describe("a mailroom process on a data dir", () => {
       ],
     );
     assert.equal(listed.body.result[2].http.signingKey, signingKey);
+    assertNoSecrets(listed.text, "the list response after the restart", responseSecrets());
     assert.equal(await server.stop(), 0);
+    assertNoSecrets(server.output(), "the logs of the restarted process", logSecrets());
     await withCore(dataDir, async (core) => {
       const plain = await core.store.getProvider(core.instance.id, ids.plain!);
       const auth = plain?.config.kind === "smtp" ? plain.config.smtp.auth : undefined;
@@ -148,12 +198,13 @@ describe("a mailroom process on a data dir", () => {
   });
 
   it("re-encrypts every secret with `mailroom keys rotate` and still opens them", async () => {
-    const keyFile = join(dataDir, "master.key");
     const before = readFileSync(keyFile, "utf8");
     const rotated = await runCli(["keys", "rotate"], env);
     assert.equal(rotated.code, 0, rotated.stderr);
     assert.match(rotated.stdout, /re-encrypted \d+ secret value\(s\)/);
     assert.notEqual(readFileSync(keyFile, "utf8"), before);
+    masterKeys.push(...masterKeysIn(keyFile, "rotated"));
+    assertNoSecrets(`${rotated.stdout}\n${rotated.stderr}`, "the output of `mailroom keys rotate`", logSecrets());
     await withCore(dataDir, async (core) => {
       const plain = await core.store.getProvider(core.instance.id, ids.plain!);
       const auth = plain?.config.kind === "smtp" ? plain.config.smtp.auth : undefined;
@@ -164,6 +215,9 @@ describe("a mailroom process on a data dir", () => {
     api = { url: server.url, auth: `Bearer ${TOKEN}` };
     const http = await call("GET", `/admin/v1/email/${ids.http}`);
     assert.equal(http.body.config.http.signingKey, signingKey);
+    assertNoSecrets(http.text, "the read after the rotation", responseSecrets());
+    assert.equal(await server.stop(), 0);
+    assertNoSecrets(server.output(), "the logs of the process started after the rotation", logSecrets());
   });
 });
 

@@ -37,6 +37,17 @@ describe("the native TestProvider RPC", () => {
     assert.ok(res.body.steps.every((s: { ok: boolean }) => s.ok));
     assert.ok(res.body.transcript.some((line: string) => line.startsWith("C: MAIL FROM")));
     assert.ok(smtp.received.some((m) => m.to.includes("ops@example.com")));
+    const secrets: Array<[string, string]> = [
+      ["the password", "right-password"],
+      ["the AUTH PLAIN credentials", Buffer.from("\u0000mailer\u0000right-password").toString("base64")],
+      ["the AUTH PLAIN credentials with an authorization id", Buffer.from("mailer\u0000mailer\u0000right-password").toString("base64")],
+      ["the AUTH LOGIN password", Buffer.from("right-password").toString("base64")],
+    ];
+    const transcript = res.body.transcript.join("\n");
+    for (const [kind, secret] of secrets) {
+      assert.ok(!transcript.includes(secret), `the transcript contains ${kind}`);
+      assert.ok(!res.text.includes(secret), `the response contains ${kind}`);
+    }
   });
 
   it("reports the failing AUTH step with the server's code and a redacted transcript", async () => {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { SmtpChannel } from "../../src/delivery/smtp-channel.js";
 import { OAuth2TokenSource } from "../../src/delivery/oauth2-tokens.js";
 import { outgoingMessage, smtpProvider, testKeyring } from "../support/providers.js";
+import type { OutgoingMessage } from "../../src/delivery/types.js";
 import { startSmtpServer, startTokenEndpoint, unusedPort, type TestSmtpServer } from "../support/smtp-servers.js";
 
 const keyring = testKeyring();
@@ -21,6 +22,13 @@ function headersOf(raw: string): Map<string, string> {
     headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
   }
   return headers;
+}
+
+/** The one mail `server` received carrying `message`'s Message-ID. */
+function receivedFor(server: TestSmtpServer, message: OutgoingMessage) {
+  const matching = server.received.filter((m) => headersOf(m.raw).get("message-id") === message.headerMessageId);
+  assert.equal(matching.length, 1, `expected exactly one mail with Message-ID ${message.headerMessageId}, got ${matching.length}`);
+  return matching[0]!;
 }
 
 describe("SMTP channel: message format", () => {
@@ -76,18 +84,24 @@ describe("SMTP channel: message format", () => {
 
   it("prefers the message's reply-to over the provider's", async () => {
     const provider = smtpProvider({ host: server.host, replyToAddress: "support@example.com" });
-    await smtp.send(provider, outgoingMessage({ replyTo: "team@example.com" }));
-    assert.equal(headersOf(server.received.at(-1)!.raw).get("reply-to"), "team@example.com");
+    const message = outgoingMessage({ replyTo: "team@example.com" });
+    const outcome = await smtp.send(provider, message);
+    assert.equal(outcome.ok, true, outcome.detail);
+    assert.equal(headersOf(receivedFor(server, message).raw).get("reply-to"), "team@example.com");
   });
 
   it("sends a text-only message as text/plain", async () => {
-    await smtp.send(smtpProvider({ host: server.host }), outgoingMessage({ text: "only text", html: undefined }));
-    assert.match(headersOf(server.received.at(-1)!.raw).get("content-type")!, /^text\/plain/);
+    const message = outgoingMessage({ text: "only text", html: undefined });
+    const outcome = await smtp.send(smtpProvider({ host: server.host }), message);
+    assert.equal(outcome.ok, true, outcome.detail);
+    assert.match(headersOf(receivedFor(server, message).raw).get("content-type")!, /^text\/plain/);
   });
 
   it("announces the configured EHLO name", async () => {
-    await smtp.send(smtpProvider({ host: server.host }), outgoingMessage());
-    assert.equal(server.received.at(-1)!.ehloName, EHLO);
+    const message = outgoingMessage();
+    const outcome = await smtp.send(smtpProvider({ host: server.host }), message);
+    assert.equal(outcome.ok, true, outcome.detail);
+    assert.equal(receivedFor(server, message).ehloName, EHLO);
   });
 });
 

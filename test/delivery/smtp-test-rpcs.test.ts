@@ -162,6 +162,9 @@ describe("Test RPCs over REST", () => {
     const res = await rest(app, "POST", "/admin/v1/email/smtp/_test", settingsFor(server.host, { id: added.body.id }));
     assert.equal(res.status, 200, res.text);
     assert.equal(server.received.at(-1)!.secret, PASSWORD);
+    assert.ok(!res.text.includes(PASSWORD), "the response contains the stored password");
+    assert.ok(!res.text.includes(Buffer.from(`\0ann\0${PASSWORD}`).toString("base64")), "the response contains the AUTH PLAIN credentials");
+    assert.ok(!res.text.includes(Buffer.from(PASSWORD).toString("base64")), "the response contains the AUTH LOGIN password");
   });
 
   it("an unknown id is NOT_FOUND SMTP-p9cc", async () => {
