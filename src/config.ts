@@ -55,13 +55,13 @@ export const environmentHelp = `Environment:
   MAILROOM_BOOTSTRAP_TOKEN     this string is an IAM_OWNER token of the default instance
                                (unset: a random one is printed on the first start)
   MAILROOM_DATABASE_URL        postgres://... to use PostgreSQL instead of the embedded SQLite
-  MAILROOM_LOG_LEVEL           trace, debug, info, warn, error (default info)
+  MAILROOM_LOG_LEVEL           trace, debug, info, warn, error, fatal, silent (default info)
   MAILROOM_EHLO_NAME           name announced in EHLO/HELO (default: this machine's host name)
   MAILROOM_WEBHOOK_DENY_LIST   comma-separated CIDRs webhook endpoints may not reach
                                (default: private, loopback and link-local ranges; "none" for none)
   MAILROOM_DELIVERY_CONCURRENCY   messages claimed and in flight at once per process (default 64)
   MAILROOM_RETRY_MAX_ATTEMPTS     attempts before a temporarily failing message is dead (default 12)
-  MAILROOM_RETRY_MAX_AGE_SECONDS  age after which a temporarily failing message is dead (default 86400)
+  MAILROOM_RETRY_MAX_AGE_SECONDS  time after the first attempt (or a requeue) after which a temporarily failing message is dead (default 86400)
   MAILROOM_RETRY_BASE_DELAY_MS    first retry delay; doubles per attempt, with jitter (default 5000)
   MAILROOM_RETRY_MAX_DELAY_MS     longest delay between attempts (default 900000)
   MAILROOM_DELIVERY_LEASE_MS      how long a claim survives its node without renewal (default 15000)`;

@@ -260,7 +260,16 @@ export class KyselyOutbox implements Outbox {
     if (this.dialect === "postgres") due = due.forUpdate().skipLocked();
     const rows = await this.db
       .updateTable("messages")
-      .set({ state: "sending", lease_owner: owner, lease_until: t + leaseMs, next_attempt_at: null, updated_at: t })
+      .set((eb) => ({
+        state: "sending",
+        lease_owner: owner,
+        lease_until: t + leaseMs,
+        next_attempt_at: null,
+        updated_at: t,
+        // The retry age limit counts from the first attempt: time spent waiting for a provider
+        // to be activated does not count against a message.
+        age_base_at: eb.case().when("attempt_count", "=", 0).then(t).else(eb.ref("age_base_at")).end(),
+      }))
       .where("id", "in", due)
       .returningAll()
       .execute();

@@ -155,6 +155,26 @@ describe("failures, retries and dead messages", () => {
     }
   });
 
+  it("does not count the wait for an active provider against the retry age limit", async () => {
+    const aged = await startTestApp({ MAILROOM_RETRY_MAX_AGE_SECONDS: "1", MAILROOM_RETRY_BASE_DELAY_MS: "100", MAILROOM_RETRY_MAX_DELAY_MS: "200", MAILROOM_RETRY_MAX_ATTEMPTS: "50" });
+    const smtp = await startSmtpServer({ tls: "plain", rcptReply: { code: 451, text: "try again later" } });
+    try {
+      const id = await send(aged);
+      // Longer than the age limit, with no provider to send through.
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal((await messageOf(aged, id)).state, "queued");
+      await activate(aged, await addProvider(aged, smtp.host));
+      // Counted from the waiting message's acceptance, its first temporary failure would be its
+      // last; counted from that attempt, it is retried until a second of retries has passed.
+      const dead = await until("the retries to run out", stateIs(aged, id, "dead"));
+      assert.equal(dead.attempts[0].smtpCode, 451);
+      assert.ok(dead.attempts.length > 1, `retried after its first attempt (${dead.attempts.length} attempt)`);
+    } finally {
+      await smtp.close();
+      await aged.stop();
+    }
+  });
+
   it("retries while the server is down and delivers once it is back", async () => {
     const port = await unusedPort();
     const slow = await startTestApp({ MAILROOM_RETRY_BASE_DELAY_MS: "100", MAILROOM_RETRY_MAX_DELAY_MS: "200", MAILROOM_RETRY_MAX_ATTEMPTS: "50" });
