@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { urlForMessages } from "../domain/provider.js";
 
 /** What an XOAUTH2 provider needs to get an access token (client-credentials grant). */
 export interface ClientCredentials {
@@ -66,10 +67,10 @@ export class OAuth2TokenSource {
   private async request(c: ClientCredentials): Promise<AccessToken> {
     const form = new URLSearchParams({ grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret });
     if (c.scopes.length) form.set("scope", c.scopes.join(" "));
-    const endpoint = c.tokenEndpoint;
+    const endpoint = urlForMessages(c.tokenEndpoint);
     let res: Response;
     try {
-      res = await fetch(endpoint, {
+      res = await fetch(c.tokenEndpoint, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
         body: form,

@@ -4,7 +4,7 @@ import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import MailComposer from "nodemailer/lib/mail-composer";
 import SMTPConnection, { type SMTPConnectionAuth } from "nodemailer/lib/smtp-connection";
 import XOAuth2 from "nodemailer/lib/xoauth2";
-import type { SecretBox, SmtpSettings } from "../domain/provider.js";
+import { urlForMessages, type SecretBox, type SmtpSettings } from "../domain/provider.js";
 import { OAuth2TokenSource, isTokenEndpointError } from "./oauth2-tokens.js";
 import {
   SMTP_TIMEOUTS,
@@ -319,7 +319,7 @@ export class SmtpDiagnostic {
         return fail(err as NodemailerError);
       }
       transcript.addSecret(token.accessToken);
-      transcript.note(`access token received from ${auth.tokenEndpoint}`);
+      transcript.note(`access token received from ${urlForMessages(auth.tokenEndpoint)}`);
       const oauth2 = new XOAuth2({
         user: settings.user,
         accessToken: token.accessToken,

@@ -1,6 +1,7 @@
 import { failedPrecondition, invalidArgument, notFound } from "./errors.js";
 import {
   addRuleIds,
+  checkHttpUrl,
   changeRuleIds,
   diffSmtpSettings,
   eventTypes,
@@ -41,18 +42,7 @@ export function setSmtpPassword(current: Provider | undefined, password: string,
 
 /** Checks that a webhook endpoint is an absolute http(s) URL; the deny-list check needs DNS and runs outside. */
 export function checkWebhookEndpoint(endpoint: string, errorId: string): string {
-  const trimmed = endpoint.trim();
-  let url: URL;
-  try {
-    url = new URL(trimmed);
-  } catch {
-    throw invalidArgument(errorId, `endpoint "${trimmed}" must be an absolute http or https URL`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw invalidArgument(errorId, `endpoint "${trimmed}" must use http or https, not ${url.protocol.slice(0, -1)}`);
-  }
-  if (url.username || url.password) throw invalidArgument(errorId, "endpoint must not carry credentials in the URL");
-  return trimmed;
+  return checkHttpUrl("endpoint", endpoint, errorId);
 }
 
 export function addHttpProvider(id: string, endpoint: string, description: string, signingKey: string, box: SecretBox): ProviderEvent[] {

@@ -258,6 +258,35 @@ export function resolveSmtpSettings(input: SmtpInput, box: SecretBox, ids: SmtpR
   };
 }
 
+/**
+ * An absolute http(s) URL without credentials in it: a URL is shown in answers, attempt details
+ * and logs, so it must hold no secret of its own.
+ */
+export function checkHttpUrl(field: string, value: string, errorId: string): string {
+  const trimmed = value.trim();
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw invalidArgument(errorId, `${field} "${trimmed}" must be an absolute http or https URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw invalidArgument(errorId, `${field} "${trimmed}" must use http or https, not ${url.protocol.slice(0, -1)}`);
+  }
+  if (url.username || url.password) throw invalidArgument(errorId, `${field} must not carry credentials in the URL`);
+  return trimmed;
+}
+
+/** A URL as messages show it: scheme, host and path, never a query that may carry a secret. */
+export function urlForMessages(value: string): string {
+  try {
+    const url = new URL(value);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return "(not a URL)";
+  }
+}
+
 function keepOrSeal(plaintext: string, stored: Sealed | null | undefined, box: SecretBox): Sealed | null {
   if (plaintext === "" || isMaskedPlaceholder(plaintext)) return stored ?? null;
   return box.seal(plaintext);
@@ -285,7 +314,7 @@ function resolveAuth(input: SmtpInput, box: SecretBox, stored: SmtpAuth | undefi
       const storedSecret = stored?.kind === "xoauth2" ? stored.clientSecret : null;
       return {
         kind: "xoauth2",
-        tokenEndpoint: auth.tokenEndpoint.trim(),
+        tokenEndpoint: checkHttpUrl("tokenEndpoint", auth.tokenEndpoint, "COMMAND-x0a2tE1"),
         scopes: auth.scopes,
         clientId: auth.clientId,
         clientSecret: keepOrSeal(auth.clientSecret, storedSecret, box),

@@ -284,6 +284,17 @@ describe("provider rules", () => {
     await rejected("PUT", `/admin/v1/email/http/${id}`, { endpoint: "https://u:p@hooks.example.com/x" }, 400, 3, "COMMAND-Sz84nFo3aL");
   });
 
+  it("rejects an XOAUTH2 token endpoint that is not an http(s) URL or carries credentials, without echoing them", async () => {
+    const xoauth2 = (tokenEndpoint: string) =>
+      smtpProvider({ plain: undefined, xoauth2: { tokenEndpoint, clientCredentials: { clientId: "c", clientSecret: "s" } } });
+    await rejected("POST", "/admin/v1/email/smtp", xoauth2("ldap://idp.example.com/token"), 400, 3, "COMMAND-x0a2tE1");
+    await rejected("POST", "/admin/v1/email/smtp", xoauth2("idp.example.com/token"), 400, 3, "COMMAND-x0a2tE1");
+    const res = await rest(app, "POST", "/admin/v1/email/smtp", xoauth2("https://client:url-secret@idp.example.com/token"));
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.body.message, /tokenEndpoint must not carry credentials in the URL/);
+    assert.doesNotMatch(res.text, /url-secret/);
+  });
+
   it("rejects a reply-to address that is not an e-mail address", async () => {
     const res = await rest(app, "POST", "/admin/v1/email/smtp", smtpProvider({ replyToAddress: "nobody" }));
     assert.equal(res.status, 400, res.text);

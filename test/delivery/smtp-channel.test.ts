@@ -269,12 +269,15 @@ describe("SMTP channel: authentication", () => {
     const endpoint = await startTokenEndpoint({ clientId: "mailroom", clientSecret: "client-s3cret" });
     const server = await startSmtpServer({ tls: "plain", authMethods: ["XOAUTH2"], accept: () => true });
     try {
-      const auth = { kind: "xoauth2" as const, tokenEndpoint: endpoint.url, scopes: [], clientId: "mailroom", clientSecret: keyring.seal("nope") };
+      // A query string may carry a key of its own: the attempt's detail names the endpoint without it.
+      const tokenEndpoint = `${endpoint.url}?api_key=query-s3cret`;
+      const auth = { kind: "xoauth2" as const, tokenEndpoint, scopes: [], clientId: "mailroom", clientSecret: keyring.seal("nope") };
       const outcome = await smtp.send(smtpProvider({ host: server.host, user: "ann@example.com", auth }), outgoingMessage());
       assert.equal(outcome.ok, false);
       assert.equal(outcome.permanent, true);
       assert.match(outcome.detail, /HTTP 401/);
       assert.doesNotMatch(outcome.detail, /nope/);
+      assert.ok(outcome.detail.includes(endpoint.url) && !outcome.detail.includes("query-s3cret"), outcome.detail.replace("query-s3cret", "[the query]"));
     } finally {
       await Promise.all([server.close(), endpoint.close()]);
     }
