@@ -22,10 +22,17 @@ export interface SmtpChannelOptions {
   maxConnections?: number;
 }
 
+/**
+ * What a provider version sends through: its pool, or, when `auto` TLS could not be decided (the
+ * probe did not reach the server), a fresh one-shot transport per send with STARTTLS required.
+ */
+type Transports = { pooled: Transporter } | { oneShot: () => Transporter };
+
 interface Pool {
   instanceId: string;
   providerId: string;
-  transport: Promise<Transporter>;
+  /** Settled once per provider version: concurrent first sends share one secret lookup and probe. */
+  transports: Promise<Transports>;
 }
 
 /**
@@ -83,19 +90,31 @@ export class SmtpChannel implements Channel {
   private closePool(key: string, pool: Pool): Promise<void> {
     if (this.pools.get(key) === pool) this.pools.delete(key);
     // Idle connections close now; one still delivering a message finishes it and then closes.
-    return pool.transport.then(
-      (t) => t.close(),
+    return pool.transports.then(
+      (t) => ("pooled" in t ? t.pooled.close() : undefined),
       () => undefined,
     );
   }
 
   private async transportFor(provider: Provider, smtp: SmtpSettings): Promise<{ transporter: Transporter; oneShot: boolean }> {
     const key = `${provider.instanceId}/${provider.id}/${provider.sequence}`;
-    const existing = this.pools.get(key);
-    if (existing) return { transporter: await existing.transport, oneShot: false };
-    for (const [otherKey, other] of this.pools) {
-      if (other.instanceId === provider.instanceId && other.providerId === provider.id) void this.closePool(otherKey, other);
+    let pool = this.pools.get(key);
+    if (!pool) {
+      for (const [otherKey, other] of this.pools) {
+        if (other.instanceId === provider.instanceId && other.providerId === provider.id) void this.closePool(otherKey, other);
+      }
+      const entry: Pool = { instanceId: provider.instanceId, providerId: provider.id, transports: this.transportsOf(smtp) };
+      this.pools.set(key, entry);
+      // A version without a pool (no secret, an undecided probe) is looked at afresh by the next send.
+      const forget = () => void (this.pools.get(key) === entry && this.pools.delete(key));
+      entry.transports.then((t) => ("oneShot" in t ? forget() : undefined), forget);
+      pool = entry;
     }
+    const transports = await pool.transports;
+    return "pooled" in transports ? { transporter: transports.pooled, oneShot: false } : { transporter: transports.oneShot(), oneShot: true };
+  }
+
+  private async transportsOf(smtp: SmtpSettings): Promise<Transports> {
     const endpoint = endpointOf(smtp);
     const auth = this.authOf(smtp);
     const decided = await decideTls(smtp, endpoint);
@@ -109,14 +128,9 @@ export class SmtpChannel implements Channel {
         disableUrlAccess: true,
         ...auth,
       } as SMTPPoolOptions);
-    // `auto` against a server the probe could not reach: this send goes out (or fails) with
+    // `auto` against a server the probe could not reach: these sends go out (or fail) with
     // STARTTLS required, and the next one decides again instead of pooling on a guess.
-    if (!decided.conclusive) return { transporter: build(false), oneShot: true };
-    const raced = this.pools.get(key);
-    if (raced) return { transporter: await raced.transport, oneShot: false };
-    const transport = Promise.resolve(build(true));
-    this.pools.set(key, { instanceId: provider.instanceId, providerId: provider.id, transport });
-    return { transporter: await transport, oneShot: false };
+    return decided.conclusive ? { pooled: build(true) } : { oneShot: () => build(false) };
   }
 
   /** Auth exactly as configured: none means no AUTH command at all, even when a user is set. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { SmtpChannel } from "../../src/delivery/smtp-channel.js";
+import { DEFAULT_POOL_CONNECTIONS, SmtpChannel } from "../../src/delivery/smtp-channel.js";
 import { OAuth2TokenSource } from "../../src/delivery/oauth2-tokens.js";
 import { outgoingMessage, smtpProvider, testKeyring } from "../support/providers.js";
 import type { OutgoingMessage } from "../../src/delivery/types.js";
@@ -339,6 +339,22 @@ describe("SMTP channel: configuration changes", () => {
       const outcome = await smtp.send(v2, outgoingMessage());
       assert.equal(outcome.ok, true, outcome.detail);
       assert.deepEqual(server.received.map((m) => m.secret), ["old-password", "old-password", "new-password"]);
+      assert.equal(smtp.poolCount, 1);
+    } finally {
+      await smtp.close();
+      await server.close();
+    }
+  });
+
+  it("concurrent first sends of a provider version share one TLS probe and one pool", async () => {
+    const server = await startSmtpServer({ tls: "starttls" });
+    const smtp = channel();
+    try {
+      const provider = smtpProvider({ host: server.host, tls: "auto", verifyCertificates: false });
+      const outcomes = await Promise.all(Array.from({ length: 20 }, () => smtp.send(provider, outgoingMessage())));
+      for (const outcome of outcomes) assert.equal(outcome.ok, true, outcome.detail);
+      assert.equal(server.received.length, 20);
+      assert.ok(server.connections() <= DEFAULT_POOL_CONNECTIONS + 1, `${server.connections()} connections: the pool's and one probe`);
       assert.equal(smtp.poolCount, 1);
     } finally {
       await smtp.close();

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server } from "node:net";
 import { generate } from "selfsigned";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 
@@ -54,6 +54,8 @@ export interface TestSmtpServer {
   received: ReceivedMail[];
   /** Authentication attempts, successful or not. */
   authAttempts: { method: string; user?: string; ok: boolean }[];
+  /** Connections clients opened so far (TLS probes included). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export interface TestSmtpServer {
 export async function startSmtpServer(mode: SmtpServerMode): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   const authAttempts: TestSmtpServer["authAttempts"] = [];
+  let connections = 0;
   const users = mode.users ?? {};
   const cert = mode.tls === "plain" ? undefined : await selfSignedCertificate();
   const options: SMTPServerOptions = {
@@ -114,6 +117,8 @@ export async function startSmtpServer(mode: SmtpServerMode): Promise<TestSmtpSer
   };
   const server = new SMTPServer(options);
   server.on("error", () => undefined);
+  // Counted at the socket, before the SMTP session starts: a TLS probe may hang up before that.
+  (server as unknown as { server: Server }).server.on("connection", () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(mode.port ?? 0, "127.0.0.1", resolve));
   const port = ((server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
   return {
@@ -121,6 +126,7 @@ export async function startSmtpServer(mode: SmtpServerMode): Promise<TestSmtpSer
     port,
     received,
     authAttempts,
+    connections: () => connections,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
