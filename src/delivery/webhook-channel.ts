@@ -2,10 +2,10 @@ import { createHmac } from "node:crypto";
 import { lookup as dnsLookup } from "node:dns";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { isIP, type LookupFunction } from "node:net";
+import type { LookupFunction } from "node:net";
 import type { Provider, SecretBox } from "../domain/provider.js";
 import type { AttemptOutcome, Channel, OutgoingMessage } from "./types.js";
-import type { WebhookGuard } from "./webhook-guard.js";
+import { hostOf, type WebhookGuard } from "./webhook-guard.js";
 
 export interface WebhookChannelOptions {
   secrets: SecretBox;
@@ -70,8 +70,8 @@ export class WebhookChannel implements Channel {
     const url = new URL(provider.config.http.endpoint);
     const body = JSON.stringify(webhookPayloadOf(provider, message));
     const signature = webhookSignature(this.options.secrets.open(provider.config.http.signingKey), body, (this.options.now ?? (() => new Date()))());
-    const literal = url.hostname.replace(/^\[|\]$/g, "");
-    if (isIP(literal) && this.options.guard.isBlockedAddress(literal)) {
+    const literal = hostOf(url);
+    if (this.options.guard.isBlockedAddress(literal)) {
       return { ok: false, permanent: true, detail: `endpoint address ${literal} is on the webhook deny-list`, durationMs: elapsed() };
     }
     try {
@@ -98,8 +98,8 @@ export class WebhookChannel implements Channel {
       dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
         if (err) return (callback as (e: Error) => void)(err);
         const list = addresses as unknown as { address: string; family: number }[];
-        const blocked = list.find((a) => guard.isBlockedAddress(a.address));
-        if (blocked) return (callback as (e: Error) => void)(new BlockedAddressError(`endpoint host ${hostname} resolves to ${blocked.address}, which is on the webhook deny-list`));
+        const blocked = guard.firstBlocked(list.map((a) => a.address));
+        if (blocked) return (callback as (e: Error) => void)(new BlockedAddressError(`endpoint host ${hostname} resolves to ${blocked}, which is on the webhook deny-list`));
         if (options.all) return (callback as (e: null, a: typeof list) => void)(null, list);
         (callback as (e: null, a: string, f: number) => void)(null, list[0]!.address, list[0]!.family);
       });

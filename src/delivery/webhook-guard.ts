@@ -27,10 +27,15 @@ export class WebhookGuard {
     return this.blocked.check(address, family === 6 ? "ipv6" : "ipv4");
   }
 
+  /** The first of a host's addresses that is on the deny-list, if any. */
+  firstBlocked(addresses: string[]): string | undefined {
+    return addresses.find((a) => this.isBlockedAddress(a));
+  }
+
   /** Resolves the endpoint's host and rejects it when any address is on the deny-list. */
   async checkEndpoint(endpoint: string, errorId: string): Promise<void> {
     if (this.empty) return;
-    const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, "");
+    const host = hostOf(new URL(endpoint));
     if (host === "localhost") throw invalidArgument(errorId, `endpoint host "${host}" is on the webhook deny-list`);
     let addresses: string[];
     try {
@@ -38,7 +43,12 @@ export class WebhookGuard {
     } catch {
       throw invalidArgument(errorId, `endpoint host "${host}" cannot be resolved`);
     }
-    const blocked = addresses.find((a) => this.isBlockedAddress(a));
+    const blocked = this.firstBlocked(addresses);
     if (blocked) throw invalidArgument(errorId, `endpoint host "${host}" resolves to ${blocked}, which is on the webhook deny-list`);
   }
+}
+
+/** A URL's host as a resolver or the deny-list takes it: an IPv6 literal without its brackets. */
+export function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, "");
 }

@@ -7,6 +7,7 @@ import { WebhookChannel } from "../../src/delivery/webhook-channel.js";
 import { WebhookGuard } from "../../src/delivery/webhook-guard.js";
 import type { Provider } from "../../src/domain/provider.js";
 import { outgoingMessage, testKeyring } from "../support/providers.js";
+import { unusedPort } from "../support/smtp-servers.js";
 
 const keyring = testKeyring();
 const SIGNING_KEY = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -54,6 +55,8 @@ describe("webhook channel", () => {
           res.statusCode = verify(String(req.headers["zitadel-signature"] ?? ""), body) ? 200 : 401;
         } else if (req.url === "/fail") {
           res.statusCode = 500;
+        } else if (req.url === "/slow") {
+          return; // never answers
         } else if (req.url === "/redirect") {
           res.statusCode = 302;
           res.setHeader("location", "/ok");
@@ -66,7 +69,13 @@ describe("webhook channel", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
 
   it("posts the signed JSON payload and a receiver verifying the HMAC accepts it", async () => {
     const message = outgoingMessage({ to: ["ann@example.org"], cc: ["carl@example.org"], bcc: ["b@example.org"], html: "<p>hi</p>", replyTo: "team@example.com" });
@@ -121,11 +130,26 @@ describe("webhook channel", () => {
     assert.equal(received.length, before);
   });
 
+  it("an endpoint whose IP literal is on the deny-list is refused without connecting", async () => {
+    const guarded = new WebhookChannel({ secrets: keyring, guard: new WebhookGuard(["127.0.0.0/8", "::1/128"]) });
+    const before = received.length;
+    const outcome = await guarded.send(httpProvider(`${base}/ok`), outgoingMessage());
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.permanent, true);
+    assert.match(outcome.detail, /endpoint address 127\.0\.0\.1 is on the webhook deny-list/);
+    assert.equal(received.length, before);
+  });
+
+  it("a receiver that does not answer within the timeout is a temporary failure", async () => {
+    const impatient = new WebhookChannel({ secrets: keyring, guard: new WebhookGuard([]), timeoutMs: 300 });
+    const outcome = await impatient.send(httpProvider(`${base}/slow`), outgoingMessage());
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.permanent, false);
+    assert.match(outcome.detail, /no answer within 0\.3 s/);
+  });
+
   it("a server that is down is a temporary failure", async () => {
-    const idle = createServer();
-    await new Promise<void>((resolve) => idle.listen(0, "127.0.0.1", resolve));
-    const port = (idle.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => idle.close(() => resolve()));
+    const port = await unusedPort();
     const outcome = await channel.send(httpProvider(`http://127.0.0.1:${port}/ok`), outgoingMessage());
     assert.equal(outcome.ok, false);
     assert.equal(outcome.permanent, false);
