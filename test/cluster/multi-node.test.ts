@@ -5,6 +5,8 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { rest } from "../support/app.js";
+import { activate, addRelay } from "../support/fixtures.js";
+import { send } from "../support/messages.js";
 import { startNode, type NodeProcess } from "../support/node-process.js";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
 import { startSmtpServer, type TestSmtpServer } from "../support/smtp-servers.js";
@@ -57,17 +59,6 @@ async function startCluster(count: number, extraEnv: Record<string, string> = {}
 
 const api = (node: NodeProcess) => ({ url: node.url, auth: AUTH });
 
-async function addSmtpProvider(node: NodeProcess, host: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const added = await rest(api(node), "POST", "/admin/v1/email/smtp", { senderAddress: "noreply@example.com", senderName: "Cluster", host, ...extra });
-  assert.equal(added.status, 200, added.text);
-  return added.body.id;
-}
-
-async function activate(node: NodeProcess, id: string): Promise<void> {
-  const res = await rest(api(node), "POST", `/admin/v1/email/${id}/_activate`, {});
-  assert.equal(res.status, 200, res.text);
-}
-
 const nodeIdPrefix = (node: NodeProcess) => `${hostname()}-${node.child.pid}-`;
 
 describe("three nodes on one PostgreSQL database", () => {
@@ -81,7 +72,7 @@ describe("three nodes on one PostgreSQL database", () => {
     const cluster = await startCluster(3);
     try {
       const [a, b, c] = cluster.nodes as [NodeProcess, NodeProcess, NodeProcess];
-      await activate(a, await addSmtpProvider(a, smtp.host));
+      await activate(api(a), await addRelay(api(a), smtp.host, { senderName: "Cluster" }));
       const total = 10_000;
       const accepted: string[] = [];
       let killedAt: number | undefined;
@@ -155,16 +146,14 @@ describe("three nodes on one PostgreSQL database", () => {
     const cluster = await startCluster(2);
     try {
       const [a, b] = cluster.nodes as [NodeProcess, NodeProcess];
-      const provider = await addSmtpProvider(a, guarded.host, { user: "mailer", plain: { password: "old-password" } });
-      await activate(a, provider);
+      const provider = await addRelay(api(a), guarded.host, { senderName: "Cluster", user: "mailer", plain: { password: "old-password" } });
+      await activate(api(a), provider);
       accepted.add("new-password");
       const rotated = await rest(api(a), "PUT", `/admin/v1/email/smtp/${provider}/password`, { password: "new-password" });
       assert.equal(rotated.status, 200, rotated.text);
       const ids: string[] = [];
       for (let i = 0; i < 40; i++) {
-        const res = await rest(api(b), "POST", "/v1/messages", { to: ["ann@example.com"], subject: `after ${i}`, text: "x" });
-        assert.equal(res.status, 200, res.text);
-        ids.push(res.body.messageId);
+        ids.push(await send(api(b), { to: ["ann@example.com"], subject: `after ${i}`, text: "x" }));
       }
       await until("all 40 to arrive", () => guarded.received.length >= 40 || undefined, 60_000);
       const secretOf = new Map(guarded.received.map((m) => [messageIdOf(m.raw), m.secret]));
@@ -186,7 +175,7 @@ describe("three nodes on one PostgreSQL database", () => {
     try {
       const nodes = cluster.nodes;
       const ids: string[] = [];
-      for (let i = 0; i < 9; i++) ids.push(await addSmtpProvider(nodes[i % 3]!, `smtp${i}.example.com:25`));
+      for (let i = 0; i < 9; i++) ids.push(await addRelay(api(nodes[i % 3]!), `smtp${i}.example.com:25`, { senderName: "Cluster" }));
       for (let round = 0; round < 3; round++) {
         const results = await Promise.all(ids.map((id, i) => rest(api(nodes[i % 3]!), "POST", `/admin/v1/email/${id}/_activate`, {})));
         for (const r of results) assert.ok(r.status === 200 || r.status === 400, r.text);

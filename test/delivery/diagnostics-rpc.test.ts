@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { rest, startTestApp, type TestApp } from "../support/app.js";
+import { addRelay } from "../support/fixtures.js";
 import { startSmtpServer, type TestSmtpServer } from "../support/smtp-servers.js";
 
 describe("the native TestProvider RPC", () => {
@@ -15,17 +16,7 @@ describe("the native TestProvider RPC", () => {
     await smtp.close();
   });
 
-  async function provider(password: string): Promise<string> {
-    const added = await rest(app, "POST", "/admin/v1/email/smtp", {
-      senderAddress: "noreply@example.com",
-      senderName: "Diag",
-      host: smtp.host,
-      user: "mailer",
-      plain: { password },
-    });
-    assert.equal(added.status, 200, added.text);
-    return added.body.id;
-  }
+  const provider = (password: string) => addRelay(app, smtp.host, { senderName: "Diag", user: "mailer", plain: { password } });
 
   it("reports every step of a successful test as data and delivers the test mail", async () => {
     const id = await provider("right-password");

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { newId } from "../../src/domain/ids.js";
 import type { AttemptRecord } from "../../src/store/outbox.js";
-import { rest, startTestApp, type TestApp } from "../support/app.js";
+import { startTestApp, type TestApp } from "../support/app.js";
+import { activate, addRelay } from "../support/fixtures.js";
 
 // A node writes its finished attempts while its heartbeat renews the leases of the same messages,
 // and other nodes take over expired ones. On PostgreSQL these statements wait for each other's
@@ -16,10 +17,7 @@ describe("outbox row locks", () => {
   let app: TestApp;
   before(async () => {
     app = await startTestApp();
-    const added = await rest(app, "POST", "/admin/v1/email/smtp", { senderAddress: "noreply@example.com", senderName: "Example", host: "127.0.0.1:2525" });
-    assert.equal(added.status, 200, added.text);
-    const activated = await rest(app, "POST", `/admin/v1/email/${added.body.id}/_activate`, {});
-    assert.equal(activated.status, 200, activated.text);
+    await activate(app, await addRelay(app, "127.0.0.1:2525"));
     // Stop serving and delivering: from here on this test is the only worker on the outbox.
     await app.app.close();
   });

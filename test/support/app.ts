@@ -18,7 +18,7 @@ export interface TestApp {
   /** Authorization header value of the bootstrap IAM_OWNER token. */
   auth: string;
   createToken(role: "IAM_OWNER" | "IAM_OWNER_VIEWER" | "MESSAGE_SENDER"): Promise<string>;
-  stop(options?: { keepData?: boolean }): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /**
@@ -52,13 +52,11 @@ export async function startTestApp(env: Record<string, string> = {}, dataDir?: s
     async createToken(role) {
       return (await core.tokens.create(core.instance.id, role, "test")).token;
     },
-    async stop(options = {}) {
+    async stop() {
       await app.close();
       await core.store.close();
-      if (!options.keepData) {
-        rmSync(dir, { recursive: true, force: true });
-        await database?.drop();
-      }
+      rmSync(dir, { recursive: true, force: true });
+      await database?.drop();
     },
   };
 }

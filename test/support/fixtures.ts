@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { rest } from "./app.js";
 
 let counter = 0;
@@ -23,6 +24,25 @@ export async function addSmtp(app: { url: string; auth: string }, overrides: Rec
   const res = await rest(app, "POST", "/admin/v1/email/smtp", smtpProvider(overrides));
   if (res.status !== 200) throw new Error(`adding an SMTP provider failed: ${res.status} ${res.text}`);
   return res.body.id as string;
+}
+
+/** Adds a plain (tls=false) SMTP provider for `host` over REST and returns its id; `extra` replaces or adds fields. */
+export async function addRelay(app: { url: string; auth: string }, host: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const added = await rest(app, "POST", "/admin/v1/email/smtp", {
+    senderAddress: "noreply@example.com",
+    senderName: "Example",
+    host,
+    tls: false,
+    ...extra,
+  });
+  assert.equal(added.status, 200, added.text);
+  return added.body.id;
+}
+
+/** Activates a provider over REST. */
+export async function activate(app: { url: string; auth: string }, id: string): Promise<void> {
+  const res = await rest(app, "POST", `/admin/v1/email/${id}/_activate`, {});
+  assert.equal(res.status, 200, res.text);
 }
 
 /** Adds an HTTP provider over REST and returns its id and signing key. */

@@ -7,19 +7,6 @@ export const POSTGRES_ADMIN_URL = process.env.MAILROOM_TEST_POSTGRES_URL ?? "pos
 /** True when this run's store and API tests go against PostgreSQL (MAILROOM_TEST_DATABASE=postgres). */
 export const onPostgres = process.env.MAILROOM_TEST_DATABASE === "postgres";
 
-export async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query("select 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await client.connect();
