@@ -1,21 +1,15 @@
-import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import { hasPermission, permissionDenied, type TokenService } from "../auth/tokens.js";
 import { permission } from "../gen/mailroom/options/v1/options_pb.js";
 import { principalKey } from "./context.js";
 import { asConnectError } from "./errors.js";
+import { cachedOption } from "./proto-options.js";
 import { validateRequest } from "./validation.js";
 
-const permissions = new WeakMap<DescMethod, string>();
-
-/** The (mailroom.options.v1.permission) of a method, read once. */
+/** The (mailroom.options.v1.permission) of a method, read once; "" when it needs none. */
 function permissionOf(method: DescMethod): string {
-  let required = permissions.get(method);
-  if (required === undefined) {
-    required = hasOption(method, permission) ? getOption(method, permission) : "";
-    permissions.set(method, required);
-  }
-  return required;
+  return cachedOption(method, permission) ?? "";
 }
 
 /**

@@ -1,24 +1,17 @@
-import { getOption, hasOption, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
+import type { DescField, DescMessage, Message } from "@bufbuild/protobuf";
 import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { isEmailAddress } from "../domain/address.js";
 import { rules, type FieldRules } from "../gen/mailroom/options/v1/options_pb.js";
+import { cachedOption } from "./proto-options.js";
 
 // Enforces the (mailroom.options.v1.rules) annotations of a request message, reporting the first
 // violation in the wording of protoc-gen-validate, which ZITADEL's clients already show to users:
 //   invalid AddEmailProviderSMTPRequest.SenderAddress: value length must be between 1 and 200 runes, inclusive
 
-/** Rules by field, read from the descriptors once (reading an option allocates). */
-const rulesCache = new WeakMap<DescField, FieldRules | null>();
-function rulesOf(field: DescField): FieldRules | undefined {
-  let cached = rulesCache.get(field);
-  if (cached === undefined) {
-    cached = hasOption(field, rules) ? getOption(field, rules) : null;
-    rulesCache.set(field, cached);
-  }
-  return cached ?? undefined;
-}
+/** Rules of a field, read from its descriptor once (reading an option allocates). */
+const rulesOf = (field: DescField): FieldRules | undefined => cachedOption(field, rules);
 
 const goName = (field: DescField) => field.name.split("_").map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join("");
 
