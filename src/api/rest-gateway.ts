@@ -63,6 +63,15 @@ function queryToJson(method: DescMethodUnary, params: URLSearchParams): JsonValu
     const field = method.input.fields.find((f) => f.name === key || f.jsonName === key);
     if (!field) continue;
     const values = params.getAll(key);
+    // Decoding drops an enum value it does not know (unknown fields are ignored for ZITADEL's
+    // sake); a filter the caller misspelled must not silently become no filter at all.
+    if (field.fieldKind === "enum") {
+      for (const v of values) {
+        if (!field.enum.values.some((e) => e.name === v || String(e.number) === v)) {
+          throw new HttpError(400, Code.InvalidArgument, `${field.name}: must be one of ${field.enum.values.map((e) => e.name).join(", ")} (got "${v}")`);
+        }
+      }
+    }
     const scalar = (v: string): JsonValue => (field.fieldKind === "scalar" && field.scalar === ScalarType.BOOL ? v === "true" : v);
     json[field.jsonName] = field.fieldKind === "list" ? values.map(scalar) : scalar(values[values.length - 1]!);
   }

@@ -4,45 +4,13 @@ import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import SQLite from "better-sqlite3";
 import pg from "pg";
 import { rest, startTestApp, type TestApp } from "../support/app.js";
+import { activate, addRelay as addProvider } from "../support/fixtures.js";
+import { messageOf, send, stateIs } from "../support/messages.js";
 import { onPostgres } from "../support/postgres.js";
 import { startSmtpServer, unusedPort, type TestSmtpServer } from "../support/smtp-servers.js";
 import { messageIdOf, until } from "../support/wait.js";
 
 const FAST_RETRIES = { MAILROOM_RETRY_BASE_DELAY_MS: "40", MAILROOM_RETRY_MAX_DELAY_MS: "160", MAILROOM_RETRY_MAX_ATTEMPTS: "4" };
-
-async function addProvider(app: TestApp, host: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const added = await rest(app, "POST", "/admin/v1/email/smtp", {
-    senderAddress: "noreply@example.com",
-    senderName: "Example",
-    host,
-    tls: false,
-    ...extra,
-  });
-  assert.equal(added.status, 200, added.text);
-  return added.body.id;
-}
-
-async function activate(app: TestApp, id: string): Promise<void> {
-  const res = await rest(app, "POST", `/admin/v1/email/${id}/_activate`, {});
-  assert.equal(res.status, 200, res.text);
-}
-
-async function send(app: TestApp, body: Record<string, unknown> = {}, auth?: string): Promise<string> {
-  const res = await rest(app, "POST", "/v1/messages", { to: ["ann@example.com"], subject: "Hello", text: "hi", ...body }, auth ?? app.auth);
-  assert.equal(res.status, 200, res.text);
-  return res.body.messageId;
-}
-
-async function messageOf(app: TestApp, id: string) {
-  const res = await rest(app, "GET", `/v1/messages/${id}`);
-  assert.equal(res.status, 200, res.text);
-  return res.body.message;
-}
-
-const stateIs = (app: TestApp, id: string, state: string) => async () => {
-  const m = await messageOf(app, id);
-  return m.state === state && m;
-};
 
 describe("delivery through the active provider", () => {
   let app: TestApp;
@@ -109,6 +77,22 @@ describe("delivery through the active provider", () => {
     await until("the requeued message to be sent", stateIs(app, id, "sent"));
     const sentAgain = await rest(app, "POST", `/v1/messages/${id}/_requeue`, {});
     assert.equal(sentAgain.status, 400);
+  });
+
+  it("refuses a ListMessages state the enum does not define instead of listing every message", async () => {
+    await send(app);
+    const unknown = await rest(app, "POST", "/mailroom.v1.MessageService/ListMessages", { state: 7 });
+    assert.equal(unknown.status, 400, unknown.text);
+    assert.equal(unknown.body.code, "invalid_argument");
+    assert.match(unknown.body.message, /^state: must be one of state_unspecified, queued, .*cancelled \(got 7\) \(MSG-st1\)$/);
+    const queued = await rest(app, "POST", "/mailroom.v1.MessageService/ListMessages", { state: 1 });
+    assert.equal(queued.body.totalResult, "1", queued.text);
+    for (const state of ["7", "bogus", "-1"]) {
+      const listed = await rest(app, "GET", `/v1/messages?state=${state}`);
+      assert.equal(listed.status, 400, listed.text);
+      assert.match(listed.body.message, new RegExp(`^state: must be one of state_unspecified, queued, .*cancelled \\(got "${state}"\\)$`));
+    }
+    assert.equal((await rest(app, "GET", "/v1/messages?state=queued")).status, 200);
   });
 });
 

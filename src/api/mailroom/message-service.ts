@@ -1,12 +1,30 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
+import { invalidArgument } from "../../domain/errors.js";
 import type { Message } from "../../domain/message.js";
-import { MessageService, MessageState, type MessageSchema } from "../../gen/mailroom/v1/messages_pb.js";
+import { MessageService, MessageState, MessageStateSchema, type MessageSchema } from "../../gen/mailroom/v1/messages_pb.js";
 import type { OutboxService } from "../../service/outbox-service.js";
 import { principalOf } from "../context.js";
 
-const stateNames = ["queued", "sending", "sent", "retrying", "dead", "cancelled"] as const;
+/** A state a message can be in: a name of the generated enum, less its zero value. */
+type StateName = Exclude<keyof typeof MessageState, "state_unspecified">;
+
+/**
+ * The ListMessages filter: none for state_unspecified, else the state's name in the generated
+ * enum, which the domain shares (messageOut maps the other way). A number the enum does not
+ * define is refused rather than read as "no filter".
+ */
+function stateFilter(state: MessageState): StateName | undefined {
+  if (state === MessageState.state_unspecified) return undefined;
+  // The reverse mapping of a numeric enum: a key of MessageState, or undefined for other numbers.
+  const name = MessageState[state] as StateName | undefined;
+  if (name === undefined) {
+    const known = MessageStateSchema.values.map((v) => v.name).join(", ");
+    throw invalidArgument("MSG-st1", `state: must be one of ${known} (got ${state})`);
+  }
+  return name;
+}
 
 function messageOut(m: Message): MessageInitShape<typeof MessageSchema> {
   return {
@@ -58,7 +76,7 @@ export function messageService(outbox: OutboxService): ServiceImpl<typeof Messag
       return { message: messageOut(await outbox.get(principalOf(ctx), req.messageId)) };
     },
     async listMessages(req, ctx) {
-      const state = req.state === MessageState.state_unspecified ? undefined : stateNames[req.state - 1];
+      const state = stateFilter(req.state);
       const { total, messages } = await outbox.list(principalOf(ctx), { state, offset: Number(req.offset), limit: req.limit });
       return { totalResult: BigInt(total), result: messages.map(messageOut) };
     },
