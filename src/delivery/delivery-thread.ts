@@ -19,7 +19,8 @@ const logger = createLogger(config.logLevel).child({ component: "delivery" });
 
 try {
   const keyring = loadKeyring(config, (message) => logger.warn(message));
-  const store = await openStore({ ...config, bookkeeping: true }, logger);
+  // The API thread migrated the same database before it started this thread.
+  const store = await openStore({ ...config, bookkeeping: true, migrate: false }, logger);
   const delivery = await startDelivery(config, store, keyring, logger);
   port.on("message", (message: ToDeliveryThread) => {
     if (message.kind === "change") return delivery.notify(message.change);

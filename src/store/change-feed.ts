@@ -50,11 +50,38 @@ export class LocalChangeFeed implements ChangeFeed {
 
 export const NOTIFY_CHANNEL = "mailroom_changes";
 
+/** The connection that LISTENs for a PostgresChangeFeed; it reconnects by itself until closed. */
+export interface NotificationListener {
+  close(): Promise<void>;
+}
+
 /**
  * PostgreSQL LISTEN/NOTIFY: the notification is sent with the transaction, so every node
  * (this one included) hears of a change exactly when it becomes visible.
+ *
+ * Only a process that subscribes needs to hear them (the delivery thread): the LISTEN connection
+ * is started by `listen` on the first subscription, so the API thread and CLI commands hold none.
+ * Changes committed before the LISTEN takes effect are covered by a `resync` once it does.
  */
 export class PostgresChangeFeed extends LocalChangeFeed {
+  private listener: NotificationListener | undefined;
+  private closed = false;
+
+  constructor(private readonly listen: (feed: PostgresChangeFeed) => NotificationListener) {
+    super();
+  }
+
+  override subscribe(listener: ChangeListener): () => void {
+    const unsubscribe = super.subscribe(listener);
+    if (!this.listener && !this.closed) this.listener = this.listen(this);
+    return unsubscribe;
+  }
+
+  override async close(): Promise<void> {
+    this.closed = true;
+    await this.listener?.close();
+  }
+
   override async publish(tx: Transaction<Database>, change: StoreChange): Promise<void> {
     await sql`select pg_notify(${NOTIFY_CHANNEL}, ${JSON.stringify(change)})`.execute(tx);
   }
@@ -71,7 +98,7 @@ export class PostgresChangeFeed extends LocalChangeFeed {
     }
   }
 
-  /** After a lost LISTEN connection, changes may have been missed: everyone looks again. */
+  /** Before the LISTEN took effect, or after it was lost, changes may have been missed: everyone looks again. */
   resync(): void {
     this.emit({ kind: "outbox" });
   }

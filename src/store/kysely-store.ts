@@ -35,6 +35,21 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
   }
 }
 
+/**
+ * Runs `fn` while holding the PostgreSQL session advisory lock `key`: another process asking for
+ * the same key waits until `fn` has finished. `fn` gets the pooled connection that holds the lock.
+ */
+export async function withAdvisoryLock<T>(db: Kysely<Database>, key: number, fn: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${key})`.execute(conn);
+    try {
+      return await fn(conn);
+    } finally {
+      await sql`select pg_advisory_unlock(${key})`.execute(conn);
+    }
+  });
+}
+
 const num = (v: number | string | bigint): number => Number(v);
 
 function toProvider(row: EmailProvidersTable): Provider {
@@ -148,7 +163,7 @@ function resealJson(value: unknown, reseal: (sealed: string) => string): { value
   return { value, count: 0 };
 }
 
-/** The store on Kysely; the dialect-specific parts (connections, locking) are passed in. */
+/** The store on Kysely; the dialect-specific parts (connections, change feed) are passed in. */
 export class KyselyStore extends Reader implements Store {
   readonly outbox: Outbox;
 
@@ -156,7 +171,6 @@ export class KyselyStore extends Reader implements Store {
     protected override readonly db: Kysely<Database>,
     readonly dialect: "sqlite" | "postgres",
     private readonly feed: ChangeFeed,
-    private readonly onClose: () => Promise<void> = async () => {},
   ) {
     super(db);
     this.outbox = new KyselyOutbox(db, dialect, feed);
@@ -328,14 +342,7 @@ export class KyselyStore extends Reader implements Store {
 
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     if (this.dialect !== "postgres") return fn();
-    return this.db.connection().execute(async (conn) => {
-      await sql`select pg_advisory_lock(${BOOTSTRAP_LOCK})`.execute(conn);
-      try {
-        return await fn();
-      } finally {
-        await sql`select pg_advisory_unlock(${BOOTSTRAP_LOCK})`.execute(conn);
-      }
-    });
+    return withAdvisoryLock(this.db, BOOTSTRAP_LOCK, () => fn());
   }
 
   async resealSecrets(reseal: (sealed: string) => string): Promise<number> {
@@ -370,6 +377,5 @@ export class KyselyStore extends Reader implements Store {
   async close(): Promise<void> {
     await this.feed.close();
     await this.db.destroy();
-    await this.onClose();
   }
 }

@@ -69,7 +69,10 @@ export interface Store extends ProviderReader {
   ): Promise<CommitResult | undefined>;
 
   listEvents(instanceId: string, afterSequence?: number): Promise<StoredEvent[]>;
-  /** Committed provider and outbox changes; on PostgreSQL those of every node. */
+  /**
+   * Committed provider and outbox changes; on PostgreSQL those of every node, heard on a LISTEN
+   * connection that the first subscription starts (a store nobody subscribes to holds none).
+   */
   onChange(listener: ChangeListener): () => void;
 
   getInstance(id: string): Promise<Instance | undefined>;

@@ -50,6 +50,8 @@ export interface SqliteStoreOptions {
    * connection) always commits with a full sync.
    */
   bookkeeping?: boolean;
+  /** False when the schema is known to be current: see StoreOptions.migrate. */
+  migrate?: boolean;
 }
 
 /** Opens (creating and migrating) the embedded SQLite database file. */
@@ -67,6 +69,6 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
       },
     }),
   });
-  await migrate(db);
+  if (options.migrate !== false) await migrate(db);
   return new KyselyStore(db, "sqlite", new LocalChangeFeed());
 }
