@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { SmtpDiagnostic } from "../../src/delivery/smtp-diagnostics.js";
 import { rest, startTestApp, type TestApp } from "../support/app.js";
+import { addRelay } from "../support/fixtures.js";
 import { smtpProvider, testKeyring } from "../support/providers.js";
 import { startSmtpServer, unusedPort, type TestSmtpServer } from "../support/smtp-servers.js";
 
@@ -150,16 +151,8 @@ describe("Test RPCs over REST", () => {
   });
 
   it("with an id and no password, the stored provider's password is used", async () => {
-    const added = await rest(app, "POST", "/admin/v1/email/smtp", {
-      senderAddress: "noreply@example.com",
-      senderName: "Example",
-      host: server.host,
-      tls: false,
-      user: "ann",
-      plain: { password: PASSWORD },
-    });
-    assert.equal(added.status, 200, added.text);
-    const res = await rest(app, "POST", "/admin/v1/email/smtp/_test", settingsFor(server.host, { id: added.body.id }));
+    const id = await addRelay(app, server.host, { user: "ann", plain: { password: PASSWORD } });
+    const res = await rest(app, "POST", "/admin/v1/email/smtp/_test", settingsFor(server.host, { id }));
     assert.equal(res.status, 200, res.text);
     assert.equal(server.received.at(-1)!.secret, PASSWORD);
     assert.ok(!res.text.includes(PASSWORD), "the response contains the stored password");
@@ -175,16 +168,9 @@ describe("Test RPCs over REST", () => {
 
   for (const route of ["/admin/v1/email/smtp/{id}/_test", "/admin/v1/smtp/{id}/_test"]) {
     it(`POST ${route} tests the stored provider as stored`, async () => {
-      const added = await rest(app, "POST", "/admin/v1/email/smtp", {
-        senderAddress: "noreply@example.com",
-        senderName: "Example",
-        host: server.host,
-        tls: false,
-        user: "ann",
-        plain: { password: PASSWORD },
-      });
+      const id = await addRelay(app, server.host, { user: "ann", plain: { password: PASSWORD } });
       const before = server.received.length;
-      const res = await rest(app, "POST", route.replace("{id}", added.body.id), { receiverAddress: "carol@example.org" });
+      const res = await rest(app, "POST", route.replace("{id}", id), { receiverAddress: "carol@example.org" });
       assert.equal(res.status, 200, res.text);
       assert.deepEqual(res.body, {});
       assert.equal(server.received.length, before + 1);
@@ -193,15 +179,8 @@ describe("Test RPCs over REST", () => {
   }
 
   it("a stored provider whose password the server refuses fails with 500 and no secret in the answer", async () => {
-    const added = await rest(app, "POST", "/admin/v1/email/smtp", {
-      senderAddress: "noreply@example.com",
-      senderName: "Example",
-      host: server.host,
-      tls: false,
-      user: "ann",
-      plain: { password: "Not-the-right-one-9" },
-    });
-    const res = await rest(app, "POST", `/admin/v1/email/smtp/${added.body.id}/_test`, { receiverAddress: "carol@example.org" });
+    const id = await addRelay(app, server.host, { user: "ann", plain: { password: "Not-the-right-one-9" } });
+    const res = await rest(app, "POST", `/admin/v1/email/smtp/${id}/_test`, { receiverAddress: "carol@example.org" });
     assert.equal(res.status, 500, res.text);
     assert.match(res.body.message, /AUTH: the server answered 535/);
     assert.doesNotMatch(res.text, /Not-the-right-one-9/);
