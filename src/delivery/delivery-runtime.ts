@@ -35,8 +35,8 @@ export async function startDelivery(config: Config, store: Store, secrets: Secre
   );
   const notify = (change: StoreChange) => {
     if (change.kind === "providers") {
-      channels.smtp.retire(change.instanceId, change.providerIds);
-      channels.http.retire(change.instanceId, change.providerIds);
+      channels.smtp.retire(change);
+      channels.http.retire(change);
     }
     worker.wake();
   };

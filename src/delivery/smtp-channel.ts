@@ -4,7 +4,7 @@ import type { Provider, SecretBox, SmtpSettings } from "../domain/provider.js";
 import { OAuth2TokenSource } from "./oauth2-tokens.js";
 import { connectionOptionsOf, decideTls, endpointOf } from "./smtp-connection-plan.js";
 import { classifySmtpFailure, replyCodeOf } from "./smtp-failure.js";
-import type { AttemptOutcome, Channel, OutgoingMessage } from "./types.js";
+import type { AttemptOutcome, Channel, OutgoingMessage, StaleProviders } from "./types.js";
 
 /** Connections each provider version's pool opens at most, unless the channel is told otherwise. */
 export const DEFAULT_POOL_CONNECTIONS = 5;
@@ -31,18 +31,28 @@ type Transports = { pooled: Transporter } | { oneShot: () => Transporter };
 interface Pool {
   instanceId: string;
   providerId: string;
+  /** The provider version (its sequence) the pool was built for. */
+  sequence: number;
   /** Settled once per provider version: concurrent first sends share one secret lookup and probe. */
   transports: Promise<Transports>;
+  /** Sends using the pool right now. */
+  sending: number;
+  /** No new send gets the pool; it closes when its last send ends. */
+  retired: boolean;
 }
 
 /**
  * Delivers through SMTP providers with nodemailer. Each provider version (instance, id, sequence)
  * gets its own connection pool, so a message never rides a connection opened with older settings:
- * a send for a newer sequence closes the older pools of that provider, and `retire` closes them
- * as soon as the worker learns of a change.
+ * a send for a newer sequence retires the older pools of that provider, and `retire` retires them
+ * as soon as the worker learns of a change. A retired pool takes no new sends and closes once the
+ * sends it already took have ended: retiring never fails a message.
  */
 export class SmtpChannel implements Channel {
+  /** The pool of each provider version that new sends use, by version key. */
   private readonly pools = new Map<string, Pool>();
+  /** Retired pools whose last sends are still under way. */
+  private readonly draining = new Set<Pool>();
   private readonly tokens: OAuth2TokenSource;
 
   constructor(private readonly options: SmtpChannelOptions) {
@@ -56,62 +66,98 @@ export class SmtpChannel implements Channel {
       return { ok: false, permanent: true, detail: `provider ${provider.id} is not an SMTP provider`, durationMs: elapsed() };
     }
     const smtp = provider.config.smtp;
+    const pool = this.acquire(provider, smtp);
     let oneShot: Transporter | undefined;
     try {
-      const transport = await this.transportFor(provider, smtp);
-      if (transport.oneShot) oneShot = transport.transporter;
-      const info = await transport.transporter.sendMail(mailOf(smtp, message));
+      const transports = await pool.transports;
+      const transporter = "pooled" in transports ? transports.pooled : (oneShot = transports.oneShot());
+      const info = await transporter.sendMail(mailOf(smtp, message));
       const response = String(info.response ?? "");
       return { ok: true, permanent: false, smtpCode: replyCodeOf(response), detail: response, durationMs: elapsed() };
     } catch (err) {
       return { ok: false, ...classifySmtpFailure(err), durationMs: elapsed() };
     } finally {
       oneShot?.close();
+      pool.sending -= 1;
+      if (pool.retired && pool.sending === 0) void this.closePool(pool);
     }
   }
 
-  retire(instanceId?: string, providerIds?: string[]): void {
-    for (const [key, pool] of this.pools) {
-      if (instanceId !== undefined && pool.instanceId !== instanceId) continue;
-      if (providerIds !== undefined && !providerIds.includes(pool.providerId)) continue;
-      void this.closePool(key, pool);
+  /** Retires the pools of the stale provider versions, or of every version without an argument. */
+  retire(stale?: StaleProviders): void {
+    for (const pool of [...this.pools.values()]) {
+      if (stale) {
+        if (pool.instanceId !== stale.instanceId || !stale.providerIds.includes(pool.providerId)) continue;
+        // A send may already have built the pool of the version this change committed.
+        if (pool.sequence >= stale.fromSequence) continue;
+      }
+      this.retirePool(pool);
     }
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools].map(([key, pool]) => this.closePool(key, pool)));
+    const all = [...this.pools.values(), ...this.draining];
+    this.pools.clear();
+    await Promise.all(all.map((pool) => this.closePool(pool)));
   }
 
-  /** How many provider versions currently hold a pool (for tests and metrics). */
+  /** How many provider versions currently hold a pool for new sends (for tests and metrics). */
   get poolCount(): number {
     return this.pools.size;
   }
 
-  private closePool(key: string, pool: Pool): Promise<void> {
+  /**
+   * The pool for the provider version a send read, counted as in use by that send. Only the newest
+   * version keeps one: a newer version retires older pools, and a send that read its provider just
+   * before a change (an older version than a pool already built) gets a pool of its own that
+   * closes after it.
+   */
+  private acquire(provider: Provider, smtp: SmtpSettings): Pool {
+    const key = `${provider.instanceId}/${provider.id}/${provider.sequence}`;
+    const existing = this.pools.get(key);
+    if (existing) {
+      existing.sending += 1;
+      return existing;
+    }
+    const pool: Pool = {
+      instanceId: provider.instanceId,
+      providerId: provider.id,
+      sequence: provider.sequence,
+      transports: this.transportsOf(smtp),
+      sending: 1,
+      retired: false,
+    };
+    let superseded = false;
+    for (const other of [...this.pools.values()]) {
+      if (other.instanceId !== provider.instanceId || other.providerId !== provider.id) continue;
+      if (other.sequence < provider.sequence) this.retirePool(other);
+      else superseded = true;
+    }
+    if (superseded) {
+      this.retirePool(pool);
+      return pool;
+    }
+    this.pools.set(key, pool);
+    // A version without a pool (no secret, an undecided probe) is looked at afresh by the next send.
+    const forget = () => void (this.pools.get(key) === pool && this.pools.delete(key));
+    pool.transports.then((t) => ("oneShot" in t ? forget() : undefined), forget);
+    return pool;
+  }
+
+  private retirePool(pool: Pool): void {
+    const key = `${pool.instanceId}/${pool.providerId}/${pool.sequence}`;
     if (this.pools.get(key) === pool) this.pools.delete(key);
-    // Idle connections close now; one still delivering a message finishes it and then closes.
+    pool.retired = true;
+    if (pool.sending === 0) void this.closePool(pool);
+    else this.draining.add(pool);
+  }
+
+  private closePool(pool: Pool): Promise<void> {
+    this.draining.delete(pool);
     return pool.transports.then(
       (t) => ("pooled" in t ? t.pooled.close() : undefined),
       () => undefined,
     );
-  }
-
-  private async transportFor(provider: Provider, smtp: SmtpSettings): Promise<{ transporter: Transporter; oneShot: boolean }> {
-    const key = `${provider.instanceId}/${provider.id}/${provider.sequence}`;
-    let pool = this.pools.get(key);
-    if (!pool) {
-      for (const [otherKey, other] of this.pools) {
-        if (other.instanceId === provider.instanceId && other.providerId === provider.id) void this.closePool(otherKey, other);
-      }
-      const entry: Pool = { instanceId: provider.instanceId, providerId: provider.id, transports: this.transportsOf(smtp) };
-      this.pools.set(key, entry);
-      // A version without a pool (no secret, an undecided probe) is looked at afresh by the next send.
-      const forget = () => void (this.pools.get(key) === entry && this.pools.delete(key));
-      entry.transports.then((t) => ("oneShot" in t ? forget() : undefined), forget);
-      pool = entry;
-    }
-    const transports = await pool.transports;
-    return "pooled" in transports ? { transporter: transports.pooled, oneShot: false } : { transporter: transports.oneShot(), oneShot: true };
   }
 
   private async transportsOf(smtp: SmtpSettings): Promise<Transports> {

@@ -21,10 +21,18 @@ export interface OutgoingMessage {
 
 export type { AttemptOutcome } from "../domain/message.js";
 
+/** Names provider versions that a committed change made stale. */
+export interface StaleProviders {
+  instanceId: string;
+  providerIds: string[];
+  /** Versions below this sequence are stale; the change's own versions are at or above it. */
+  fromSequence: number;
+}
+
 /** Sends messages through a provider; one per provider kind. */
 export interface Channel {
   send(provider: Provider, message: OutgoingMessage): Promise<AttemptOutcome>;
-  /** Drops pooled connections of providers whose configuration changed (or all with no argument). */
-  retire(instanceId?: string, providerIds?: string[]): void;
+  /** Drops pooled connections of stale provider versions (of every version with no argument). */
+  retire(stale?: StaleProviders): void;
   close(): Promise<void>;
 }

@@ -3,7 +3,11 @@ import type { Database } from "./schema.js";
 
 /** What other parts of this node (and, on PostgreSQL, every node) hear after a commit. */
 export type StoreChange =
-  | { kind: "providers"; instanceId: string; providerIds: string[] }
+  /**
+   * Providers a commit changed. `fromSequence` is the first instance sequence the commit wrote:
+   * each listed provider's version (its sequence) is now at or above it; older versions are stale.
+   */
+  | { kind: "providers"; instanceId: string; providerIds: string[]; fromSequence: number }
   | { kind: "outbox" };
 
 export type ChangeListener = (change: StoreChange) => void;

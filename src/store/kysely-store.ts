@@ -6,7 +6,7 @@ import * as m0003 from "./migrations/0003_attempt_node.js";
 import * as m0004 from "./migrations/0004_due_index.js";
 import { isUniqueViolation } from "./errors.js";
 import { KyselyOutbox, type Outbox } from "./outbox.js";
-import type { ChangeFeed, ChangeListener } from "./change-feed.js";
+import type { ChangeFeed, ChangeListener, StoreChange } from "./change-feed.js";
 import type { Database, EmailProvidersTable, TokensTable } from "./schema.js";
 import type {
   Actor,
@@ -185,7 +185,7 @@ export class KyselyStore extends Reader implements Store {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await this.db.transaction().execute((tx) => this.commitOnce(tx, instanceId, actor, decide));
-        if (result) this.feed.committed([{ kind: "providers", instanceId, providerIds: result.touched }]);
+        if (result) this.feed.committed([result.change]);
         return result && { sequence: result.sequence, time: result.time };
       } catch (err) {
         if (!(err instanceof SequenceConflict || isUniqueViolation(err)) || Date.now() > deadline) throw err;
@@ -200,7 +200,7 @@ export class KyselyStore extends Reader implements Store {
     instanceId: string,
     actor: Actor,
     decide: (view: ProviderReader) => Promise<ProviderEvent[]> | ProviderEvent[],
-  ): Promise<(CommitResult & { touched: string[] }) | undefined> {
+  ): Promise<(CommitResult & { change: StoreChange }) | undefined> {
     const instance = await tx.selectFrom("instances").select("sequence").where("id", "=", instanceId).executeTakeFirst();
     if (!instance) throw new Error(`instance ${instanceId} does not exist`);
     const events = await decide(new Reader(tx));
@@ -233,8 +233,9 @@ export class KyselyStore extends Reader implements Store {
       .where("sequence", "=", before)
       .executeTakeFirst();
     if (num(bumped.numUpdatedRows) !== 1) throw new SequenceConflict();
-    await this.feed.publish(tx, { kind: "providers", instanceId, providerIds: touched });
-    return { sequence, time, touched };
+    const change: StoreChange = { kind: "providers", instanceId, providerIds: touched, fromSequence: before + 1 };
+    await this.feed.publish(tx, change);
+    return { sequence, time, change };
   }
 
   private async project(

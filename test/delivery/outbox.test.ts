@@ -151,7 +151,7 @@ describe("failures, retries and dead messages", () => {
       // Counted from the waiting message's acceptance, its first temporary failure would be its
       // last; counted from that attempt, it is retried until a second of retries has passed.
       const dead = await until("the retries to run out", stateIs(aged, id, "dead"));
-      assert.equal(dead.attempts[0].smtpCode, 451);
+      assert.equal(dead.attempts[0].smtpCode, 451, JSON.stringify(dead.attempts));
       assert.ok(dead.attempts.length > 1, `retried after its first attempt (${dead.attempts.length} attempt)`);
     } finally {
       await smtp.close();

@@ -5,6 +5,7 @@ import { OAuth2TokenSource } from "../../src/delivery/oauth2-tokens.js";
 import { outgoingMessage, smtpProvider, testKeyring } from "../support/providers.js";
 import type { OutgoingMessage } from "../../src/delivery/types.js";
 import { startSmtpServer, startTokenEndpoint, unusedPort, type TestSmtpServer } from "../support/smtp-servers.js";
+import { until } from "../support/wait.js";
 
 const keyring = testKeyring();
 const EHLO = "mailroom-node-1.example.net";
@@ -335,7 +336,7 @@ describe("SMTP channel: configuration changes", () => {
         { host: server.host, user: "ann", auth: { kind: "plain", password: keyring.seal("new-password") } },
         { sequence: v1.sequence + 1 },
       );
-      smtp.retire(v2.instanceId, [v2.id]);
+      smtp.retire({ instanceId: v2.instanceId, providerIds: [v2.id], fromSequence: v2.sequence });
       const outcome = await smtp.send(v2, outgoingMessage());
       assert.equal(outcome.ok, true, outcome.detail);
       assert.deepEqual(server.received.map((m) => m.secret), ["old-password", "old-password", "new-password"]);
@@ -356,6 +357,72 @@ describe("SMTP channel: configuration changes", () => {
       assert.equal(server.received.length, 20);
       assert.ok(server.connections() <= DEFAULT_POOL_CONNECTIONS + 1, `${server.connections()} connections: the pool's and one probe`);
       assert.equal(smtp.poolCount, 1);
+    } finally {
+      await smtp.close();
+      await server.close();
+    }
+  });
+
+  it("retiring a pool lets the sends it already took finish", async () => {
+    let answer!: () => void;
+    const server = await startSmtpServer({ tls: "plain", greeting: new Promise<void>((resolve) => (answer = resolve)) });
+    const smtp = channel();
+    try {
+      // Retired while the send is still setting the pool up.
+      const settingUp = smtp.send(smtpProvider({ host: server.host }), outgoingMessage());
+      smtp.retire();
+      // Retired while the send waits on the server's greeting.
+      const waiting = smtp.send(smtpProvider({ host: server.host }), outgoingMessage());
+      await until("the second pool to connect", () => server.connections() > 1);
+      smtp.retire();
+      assert.equal(smtp.poolCount, 0);
+      answer();
+      for (const outcome of await Promise.all([settingUp, waiting])) assert.equal(outcome.ok, true, outcome.detail);
+      assert.equal(server.received.length, 2);
+    } finally {
+      await smtp.close();
+      await server.close();
+    }
+  });
+
+  it("a change retires older versions' pools, not the pool of the version it committed", async () => {
+    const server = await startSmtpServer({ tls: "plain" });
+    const smtp = channel();
+    try {
+      const v1 = smtpProvider({ host: server.host });
+      const v2 = smtpProvider({ host: server.host }, { sequence: v1.sequence + 1 });
+      assert.equal((await smtp.send(v1, outgoingMessage())).ok, true);
+      // The worker read v2 and sent through it before hearing of the change that made v2.
+      assert.equal((await smtp.send(v2, outgoingMessage())).ok, true);
+      const opened = server.connections();
+      smtp.retire({ instanceId: v2.instanceId, providerIds: [v2.id], fromSequence: v2.sequence });
+      assert.equal(smtp.poolCount, 1);
+      assert.equal((await smtp.send(v2, outgoingMessage())).ok, true);
+      assert.equal(server.connections(), opened, "the v2 pool's connection was reused");
+    } finally {
+      await smtp.close();
+      await server.close();
+    }
+  });
+
+  it("a send that read its provider before a change neither disturbs nor keeps the newer version's pool", async () => {
+    let answer!: () => void;
+    const server = await startSmtpServer({ tls: "plain", greeting: new Promise<void>((resolve) => (answer = resolve)) });
+    const smtp = channel();
+    try {
+      const v1 = smtpProvider({ host: server.host });
+      const v2 = smtpProvider({ host: server.host }, { sequence: v1.sequence + 1 });
+      const newer = smtp.send(v2, outgoingMessage());
+      await until("the v2 pool to connect", () => server.connections() > 0);
+      const older = smtp.send(v1, outgoingMessage());
+      answer();
+      const outcomes = await Promise.all([newer, older]);
+      for (const outcome of outcomes) assert.equal(outcome.ok, true, outcome.detail);
+      assert.equal(server.received.length, 2);
+      assert.equal(smtp.poolCount, 1);
+      const opened = server.connections();
+      assert.equal((await smtp.send(v2, outgoingMessage())).ok, true);
+      assert.equal(server.connections(), opened, "the v2 pool's connection was reused");
     } finally {
       await smtp.close();
       await server.close();

@@ -45,6 +45,8 @@ export interface SmtpServerMode {
   mailReply?: { code: number; text: string };
   /** Listen on this port instead of a free one (e.g. a server that comes back after an outage). */
   port?: number;
+  /** Holds every session's greeting until this settles: a slow server, with clients waiting on it. */
+  greeting?: Promise<void>;
 }
 
 export interface TestSmtpServer {
@@ -77,6 +79,10 @@ export async function startSmtpServer(mode: SmtpServerMode): Promise<TestSmtpSer
     // Tests close servers with pooled client connections still open; do not wait for them.
     closeTimeout: 50,
     logger: false,
+    onConnect(_session, callback) {
+      if (!mode.greeting) return callback();
+      void mode.greeting.then(() => callback());
+    },
     onAuth(auth, _session, callback) {
       const expected = auth.username === undefined ? undefined : users[auth.username];
       const secret = (auth.method === "XOAUTH2" ? auth.accessToken : auth.password) ?? undefined;
