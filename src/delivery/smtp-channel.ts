@@ -29,9 +29,10 @@ export interface SmtpChannelOptions {
 type Transports = { pooled: Transporter } | { oneShot: () => Transporter };
 
 interface Pool {
+  /** instance/provider/sequence: the provider version the pool was built for. */
+  key: string;
   instanceId: string;
   providerId: string;
-  /** The provider version (its sequence) the pool was built for. */
   sequence: number;
   /** Settled once per provider version: concurrent first sends share one secret lookup and probe. */
   transports: Promise<Transports>;
@@ -120,6 +121,7 @@ export class SmtpChannel implements Channel {
       return existing;
     }
     const pool: Pool = {
+      key,
       instanceId: provider.instanceId,
       providerId: provider.id,
       sequence: provider.sequence,
@@ -145,8 +147,7 @@ export class SmtpChannel implements Channel {
   }
 
   private retirePool(pool: Pool): void {
-    const key = `${pool.instanceId}/${pool.providerId}/${pool.sequence}`;
-    if (this.pools.get(key) === pool) this.pools.delete(key);
+    if (this.pools.get(pool.key) === pool) this.pools.delete(pool.key);
     pool.retired = true;
     if (pool.sending === 0) void this.closePool(pool);
     else this.draining.add(pool);
