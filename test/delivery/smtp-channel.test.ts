@@ -364,8 +364,7 @@ describe("SMTP channel: configuration changes", () => {
   });
 
   it("retiring a pool lets the sends it already took finish", async () => {
-    let answer!: () => void;
-    const server = await startSmtpServer({ tls: "plain", greeting: new Promise<void>((resolve) => (answer = resolve)) });
+    const server = await startSmtpServer({ tls: "plain", holdGreetings: true });
     const smtp = channel();
     try {
       // Retired while the send is still setting the pool up.
@@ -376,7 +375,7 @@ describe("SMTP channel: configuration changes", () => {
       await until("the second pool to connect", () => server.connections() > 1);
       smtp.retire();
       assert.equal(smtp.poolCount, 0);
-      answer();
+      server.releaseGreetings();
       for (const outcome of await Promise.all([settingUp, waiting])) assert.equal(outcome.ok, true, outcome.detail);
       assert.equal(server.received.length, 2);
     } finally {
@@ -406,8 +405,7 @@ describe("SMTP channel: configuration changes", () => {
   });
 
   it("a send that read its provider before a change neither disturbs nor keeps the newer version's pool", async () => {
-    let answer!: () => void;
-    const server = await startSmtpServer({ tls: "plain", greeting: new Promise<void>((resolve) => (answer = resolve)) });
+    const server = await startSmtpServer({ tls: "plain", holdGreetings: true });
     const smtp = channel();
     try {
       const v1 = smtpProvider({ host: server.host });
@@ -415,7 +413,7 @@ describe("SMTP channel: configuration changes", () => {
       const newer = smtp.send(v2, outgoingMessage());
       await until("the v2 pool to connect", () => server.connections() > 0);
       const older = smtp.send(v1, outgoingMessage());
-      answer();
+      server.releaseGreetings();
       const outcomes = await Promise.all([newer, older]);
       for (const outcome of outcomes) assert.equal(outcome.ok, true, outcome.detail);
       assert.equal(server.received.length, 2);

@@ -45,8 +45,8 @@ export interface SmtpServerMode {
   mailReply?: { code: number; text: string };
   /** Listen on this port instead of a free one (e.g. a server that comes back after an outage). */
   port?: number;
-  /** Holds every session's greeting until this settles: a slow server, with clients waiting on it. */
-  greeting?: Promise<void>;
+  /** Holds every session's greeting until `releaseGreetings`: a slow server, with clients waiting on it. */
+  holdGreetings?: boolean;
 }
 
 export interface TestSmtpServer {
@@ -58,6 +58,8 @@ export interface TestSmtpServer {
   authAttempts: { method: string; user?: string; ok: boolean }[];
   /** Connections clients opened so far (TLS probes included). */
   connections(): number;
+  /** Lets the sessions held by `holdGreetings` (and every later one) get their greeting. */
+  releaseGreetings(): void;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,8 @@ export async function startSmtpServer(mode: SmtpServerMode): Promise<TestSmtpSer
   const received: ReceivedMail[] = [];
   const authAttempts: TestSmtpServer["authAttempts"] = [];
   let connections = 0;
+  let releaseGreetings = () => {};
+  const greetings = mode.holdGreetings ? new Promise<void>((resolve) => (releaseGreetings = resolve)) : Promise.resolve();
   const users = mode.users ?? {};
   const cert = mode.tls === "plain" ? undefined : await selfSignedCertificate();
   const options: SMTPServerOptions = {
@@ -80,8 +84,7 @@ export async function startSmtpServer(mode: SmtpServerMode): Promise<TestSmtpSer
     closeTimeout: 50,
     logger: false,
     onConnect(_session, callback) {
-      if (!mode.greeting) return callback();
-      void mode.greeting.then(() => callback());
+      void greetings.then(() => callback());
     },
     onAuth(auth, _session, callback) {
       const expected = auth.username === undefined ? undefined : users[auth.username];
@@ -133,6 +136,7 @@ export async function startSmtpServer(mode: SmtpServerMode): Promise<TestSmtpSer
     received,
     authAttempts,
     connections: () => connections,
+    releaseGreetings: () => releaseGreetings(),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
